@@ -1,0 +1,147 @@
+using Plotly.NET;
+using Plotly.NET.LayoutObjects;
+using TorchSharp;
+using static TorchSharp.torch;
+using CsChart = Plotly.NET.CSharp.Chart;
+
+namespace LlmNotebooks.Charts;
+
+/// <summary>
+/// The course's charts, built on Plotly.NET: each returns a <see cref="GenericChart"/> that a notebook displays inline.
+/// For anything else, use Plotly.NET.CSharp's <c>Chart</c> directly.
+/// </summary>
+public static class Plot
+{
+    /// <summary>One or more lines on shared axes. Example: Plot.Lines("f(x) = x²", "x", "y", ("x²", xs, ys)).</summary>
+    public static GenericChart Lines(string title, string xTitle, string yTitle, params (string Name, IEnumerable<double> X, IEnumerable<double> Y)[] series)
+    {
+        var charts = series.Select(s => CsChart.Line<double, double, string>(x: s.X, y: s.Y, Name: s.Name));
+        return Style(CsChart.Combine(charts), title, xTitle, yTitle);
+    }
+
+    /// <summary>Points (a scatter plot) with optional hover labels.</summary>
+    public static GenericChart Points(string title, string xTitle, string yTitle, IEnumerable<double> x, IEnumerable<double> y, IEnumerable<string>? labels = null, string name = "")
+    {
+        var chart = labels is null
+            ? CsChart.Point<double, double, string>(x: x, y: y, Name: name)
+            : CsChart.Point<double, double, string>(x: x, y: y, Name: name, MultiText: labels.ToArray(), TextPosition: StyleParam.TextPosition.TopCenter);
+        return Style(chart, title, xTitle, yTitle);
+    }
+
+    /// <summary>Vertical bars, one per label.</summary>
+    public static GenericChart Bars(string title, IEnumerable<string> labels, IEnumerable<double> values, string yTitle = "")
+        => Style(CsChart.Column<double, string, string>(values: values, Keys: labels.ToArray()), title, "", yTitle);
+
+    /// <summary>
+    /// Training (and optionally validation) loss against step, with an optional horizontal floor such as the
+    /// entropy of the data, below which no model can go.
+    /// </summary>
+    public static GenericChart LossCurves(IReadOnlyList<(int Step, double Loss)> train, IReadOnlyList<(int Step, double Loss)>? validation = null, double? floor = null, string title = "Loss")
+    {
+        var charts = new List<GenericChart> { CsChart.Line<int, double, string>(x: train.Select(p => p.Step), y: train.Select(p => p.Loss), Name: "train") };
+        if (validation is { Count: > 0 })
+            charts.Add(CsChart.Line<int, double, string>(x: validation.Select(p => p.Step), y: validation.Select(p => p.Loss), Name: "validation", ShowMarkers: true));
+        if (floor is double f && train.Count > 0)
+            charts.Add(CsChart.Line<int, double, string>(x: [train[0].Step, train[^1].Step], y: [f, f], Name: $"floor {f:G4}"));
+        return Style(CsChart.Combine(charts), title, "step", "loss");
+    }
+
+    /// <summary>
+    /// A heatmap of a matrix with labelled rows and columns, row 0 at the top (the way attention weights are read:
+    /// row = the query token, column = the key token). Values are written in the cells when <paramref name="showValues"/>.
+    /// </summary>
+    public static GenericChart Heatmap(double[,] values, IReadOnlyList<string> rowLabels, IReadOnlyList<string> columnLabels, string title = "", bool showValues = true, string xTitle = "", string yTitle = "")
+    {
+        int rows = values.GetLength(0), cols = values.GetLength(1);
+        if (rowLabels.Count != rows || columnLabels.Count != cols)
+            throw new ArgumentException($"Heatmap: the matrix is {rows}×{cols} but there are {rowLabels.Count} row labels and {columnLabels.Count} column labels.");
+        // Plotly identifies categories by name: make repeated labels (two "the" tokens) distinct with invisible suffixes.
+        var ys = Unique(rowLabels);
+        var xs = Unique(columnLabels);
+        var z = Enumerable.Range(0, rows).Select(i => Enumerable.Range(0, cols).Select(j => values[i, j]).ToArray()).ToArray();
+        GenericChart chart = showValues
+            ? CsChart.AnnotatedHeatmap<double, string, string, string>(
+                zData: z,
+                annotationText: z.Select(r => r.Select(v => v.ToString("0.00", System.Globalization.CultureInfo.InvariantCulture))),
+                X: xs, Y: ys, ReverseYAxis: true)
+            : CsChart.Heatmap<double, string, string, string>(zData: z, X: xs, Y: ys, ReverseYAxis: true);
+        return Style(chart, title, xTitle, yTitle);
+    }
+
+    /// <summary>A heatmap of a 2-D tensor (moved to the CPU).</summary>
+    public static GenericChart Heatmap(Tensor matrix, IReadOnlyList<string> rowLabels, IReadOnlyList<string> columnLabels, string title = "", bool showValues = true, string xTitle = "", string yTitle = "")
+    {
+        if (matrix.dim() != 2) throw new ArgumentException($"Heatmap needs a 2-D tensor, got shape ({string.Join(", ", matrix.shape)}).", nameof(matrix));
+        return Heatmap(ToArray2D(matrix), rowLabels, columnLabels, title, showValues, xTitle, yTitle);
+    }
+
+    /// <summary>Contour lines of z[i, j] = f(x[j], y[i]), e.g. a loss surface over two weights.</summary>
+    public static GenericChart Contour(double[] x, double[] y, double[,] z, string title = "", string xTitle = "x", string yTitle = "y")
+    {
+        var rows = Enumerable.Range(0, y.Length).Select(i => Enumerable.Range(0, x.Length).Select(j => z[i, j]).ToArray()).ToArray();
+        return Style(CsChart.Contour<double, double, double, string>(zData: rows, X: x, Y: y), title, xTitle, yTitle);
+    }
+
+    /// <summary>A 3-D surface z[i, j] = f(x[j], y[i]).</summary>
+    public static GenericChart Surface(double[] x, double[] y, double[,] z, string title = "")
+    {
+        var rows = Enumerable.Range(0, y.Length).Select(i => Enumerable.Range(0, x.Length).Select(j => z[i, j]).ToArray()).ToArray();
+        return Style(CsChart.Surface<double, double, double, string>(zData: rows, X: x, Y: y), title, "", "");
+    }
+
+    /// <summary>
+    /// Points on log-log axes with a fitted power law drawn through them. Returns the chart and the fit
+    /// (use <see cref="PowerLawFit.FitWithFloor"/> semantics when <paramref name="withFloor"/>).
+    /// </summary>
+    public static (GenericChart Chart, PowerLawFit Fit) LogLogFit(IReadOnlyList<double> x, IReadOnlyList<double> y, string title = "", string xTitle = "x", string yTitle = "y", bool withFloor = false)
+    {
+        var fit = withFloor ? PowerLawFit.FitWithFloor(x, y) : PowerLawFit.Fit(x, y);
+        double lo = Math.Log10(x.Min()), hi = Math.Log10(x.Max());
+        var fx = Enumerable.Range(0, 50).Select(i => Math.Pow(10, lo + (hi - lo) * i / 49)).ToArray();
+        var chart = CsChart.Combine([
+            CsChart.Point<double, double, string>(x: x, y: y, Name: "measured"),
+            CsChart.Line<double, double, string>(x: fx, y: fx.Select(fit.Predict), Name: fit.ToString()),
+        ]);
+        chart = Style(chart, title, xTitle, yTitle);
+        chart = Plotly.NET.CSharp.GenericChartExtensions.WithXAxisStyle<double, double, string>(chart, TitleText: xTitle, AxisType: StyleParam.AxisType.Log);
+        chart = Plotly.NET.CSharp.GenericChartExtensions.WithYAxisStyle<double, double, string>(chart, TitleText: yTitle, AxisType: StyleParam.AxisType.Log);
+        return (chart, fit);
+    }
+
+    /// <summary>Sets the title and axis titles.</summary>
+    public static GenericChart Style(GenericChart chart, string title, string xTitle, string yTitle)
+    {
+        if (!string.IsNullOrEmpty(title))
+        {
+            var layout = new Layout();
+            layout.SetProperty("title", new Dictionary<string, object> { ["text"] = title });
+            chart = GenericChart.addLayout(layout, chart);
+        }
+        if (!string.IsNullOrEmpty(xTitle)) chart = Plotly.NET.CSharp.GenericChartExtensions.WithXAxisStyle<double, double, string>(chart, TitleText: xTitle);
+        if (!string.IsNullOrEmpty(yTitle)) chart = Plotly.NET.CSharp.GenericChartExtensions.WithYAxisStyle<double, double, string>(chart, TitleText: yTitle);
+        return chart;
+    }
+
+    /// <summary>Copies a 2-D tensor into a double[rows, cols].</summary>
+    public static double[,] ToArray2D(Tensor matrix)
+    {
+        using var scope = NewDisposeScope();
+        var m = matrix.detach().cpu().to(float64).contiguous();
+        long rows = m.shape[0], cols = m.shape[1];
+        var flat = m.data<double>().ToArray();
+        var result = new double[rows, cols];
+        for (long i = 0; i < rows; i++) for (long j = 0; j < cols; j++) result[i, j] = flat[i * cols + j];
+        return result;
+    }
+
+    static string[] Unique(IReadOnlyList<string> labels)
+    {
+        var seen = new Dictionary<string, int>();
+        return labels.Select(l =>
+        {
+            int n = seen.TryGetValue(l, out int c) ? c + 1 : 0;
+            seen[l] = n;
+            return n == 0 ? l : l + new string('\u200B', n);
+        }).ToArray();
+    }
+}

@@ -1,0 +1,89 @@
+using System.Globalization;
+using System.Runtime.CompilerServices;
+using LlmNotebooks.Platform;
+using Microsoft.Data.Analysis;
+using Microsoft.DotNet.Interactive;
+using Microsoft.DotNet.Interactive.Formatting;
+using Plotly.NET;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace LlmNotebooks.Notebook;
+
+/// <summary>
+/// The first cell of every notebook calls <see cref="Setup"/>: it makes TorchSharp load, seeds every random number
+/// generator, teaches the notebook how to show tensors, tables and charts, and warns when the library build is older
+/// than its sources.
+/// </summary>
+public static class Course
+{
+    /// <summary>The seed every notebook starts from.</summary>
+    public const int DefaultSeed = 1234;
+
+    /// <summary>The course's .NET random number generator, reseeded by <see cref="Seed"/> (use it instead of new Random()).</summary>
+    public static Random Random { get; private set; } = new(DefaultSeed);
+
+    /// <summary>The line <see cref="Setup"/> prints, kept for tests.</summary>
+    public static string? SetupSummary { get; private set; }
+
+    /// <summary>Prepares a notebook (or any program) to run the course's code. Safe to call again.</summary>
+    public static string Setup(int seed = DefaultSeed)
+    {
+        TorchNativeLoader.EnsureLoadable();
+        FSharpCoreRedirect.Install(); // before anything touches Plotly.NET
+        CultureInfo.DefaultThreadCurrentCulture = CultureInfo.InvariantCulture;
+        CultureInfo.CurrentCulture = CultureInfo.InvariantCulture;
+        RegisterFormatters();
+        Seed(seed);
+        string? stale = StaleBuildWarning();
+        if (stale is not null) Console.WriteLine(stale);
+        SetupSummary = $"LlmNotebooks ready: TorchSharp {typeof(torch).Assembly.GetName().Version?.ToString(3)}, " +
+                       $"{(cuda.is_available() ? "CUDA available" : "CPU")}, {torch.get_num_threads()} threads, seed {seed}.";
+        return SetupSummary;
+    }
+
+    /// <summary>Seeds TorchSharp's generator and <see cref="Random"/>: the same seed gives the same results, run after run.</summary>
+    public static void Seed(int seed)
+    {
+        torch.manual_seed(seed);
+        Random = new Random(seed);
+    }
+
+    [MethodImpl(MethodImplOptions.NoInlining)] // keeps Plotly.NET unloaded until FSharpCoreRedirect is installed
+    static void RegisterFormatters()
+    {
+        Formatter.Register<Tensor>((t, w) => w.Write(TensorView.ToHtml(t)), HtmlFormatter.MimeType);
+        Formatter.Register<Tensor>((t, w) => w.Write(TensorView.ToText(t)), PlainTextFormatter.MimeType);
+        Formatter.SetPreferredMimeTypesFor(typeof(Tensor), HtmlFormatter.MimeType, PlainTextFormatter.MimeType);
+
+        Formatter.Register<DataFrame>((df, w) => w.Write(DataFrameView.ToHtml(df)), HtmlFormatter.MimeType);
+        Formatter.Register<DataFrame>((df, w) => w.Write(DataFrameView.ToText(df)), PlainTextFormatter.MimeType);
+        Formatter.SetPreferredMimeTypesFor(typeof(DataFrame), HtmlFormatter.MimeType, PlainTextFormatter.MimeType);
+
+        Formatter.Register<GenericChart>((c, w) => w.Write(GenericChart.toChartHTML(c)), HtmlFormatter.MimeType);
+        Formatter.SetPreferredMimeTypesFor(typeof(GenericChart), HtmlFormatter.MimeType);
+    }
+
+    /// <summary>
+    /// When the library was built from this checkout (artifacts/lib under the repository) and a source file is newer
+    /// than the build, says how to rebuild; otherwise null.
+    /// </summary>
+    public static string? StaleBuildWarning()
+    {
+        string dll = typeof(Course).Assembly.Location;
+        if (string.IsNullOrEmpty(dll)) return null;
+        string sources = Path.GetFullPath(Path.Combine(Path.GetDirectoryName(dll)!, "..", "..", "src", "LlmNotebooks"));
+        if (!Directory.Exists(sources)) return null;
+        DateTime built = File.GetLastWriteTimeUtc(dll);
+        var newer = Directory.EnumerateFiles(sources, "*.cs", SearchOption.AllDirectories)
+            .Where(f => !f.Contains($"{Path.DirectorySeparatorChar}obj{Path.DirectorySeparatorChar}"))
+            .Where(f => File.GetLastWriteTimeUtc(f) > built)
+            .Select(f => Path.GetRelativePath(sources, f)).ToList();
+        if (newer.Count == 0) return null;
+        return $"⚠ The library build is older than {newer.Count} source file(s) ({string.Join(", ", newer.Take(3))}): " +
+               "run `dotnet build src/LlmNotebooks` and restart the kernel to use your changes.";
+    }
+
+    /// <summary>True inside a notebook kernel (a cell is running), false in tests and console programs.</summary>
+    public static bool InNotebook => KernelInvocationContext.Current is not null;
+}

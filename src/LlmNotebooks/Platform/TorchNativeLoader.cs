@@ -1,0 +1,161 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+using System.Security.Cryptography;
+using System.Text.RegularExpressions;
+
+namespace LlmNotebooks.Platform;
+
+/// <summary>
+/// Makes TorchSharp's native library load on Linux systems whose libstdc++ is older than the one it was built
+/// against (Debian 12 and Ubuntu 22.04 stop at GLIBCXX_3.4.30; TorchSharp 0.107.0 asks for GLIBCXX_3.4.32 for a
+/// single symbol that no relocation uses).
+/// </summary>
+/// <remarks>
+/// Where the library loads as shipped, this does nothing. Otherwise it writes a copy of libLibTorchSharp.so with
+/// the missing version requirements marked weak into a cache folder (beside links to the libtorch libraries), and
+/// loads that copy before TorchSharp's first native call; TorchSharp then finds it already loaded by its soname.
+/// The NuGet cache and the build output are never modified. Call <see cref="EnsureLoadable"/> before using torch;
+/// the library, the tests and the runner do it for you.
+/// </remarks>
+public static partial class TorchNativeLoader
+{
+    const string LibraryFile = "libLibTorchSharp.so";
+    static readonly Lock Gate = new();
+    static bool _done;
+
+    /// <summary>What was done, in one line; null when nothing was needed (or not yet called).</summary>
+    public static string? AppliedFix { get; private set; }
+
+#pragma warning disable CA2255 // a library module initializer is intended: any use of the library makes torch loadable
+    [ModuleInitializer]
+    internal static void OnLibraryLoad()
+    {
+        try { EnsureLoadable(); }
+        catch (Exception e) { Console.Error.WriteLine(e.Message); }
+    }
+#pragma warning restore CA2255
+
+    /// <summary>
+    /// Ensures TorchSharp's native library can load; returns the one-line description of the fix when one was
+    /// applied (also written to the console once), otherwise null. Safe to call many times and from many threads.
+    /// </summary>
+    /// <exception cref="DllNotFoundException">Neither the shipped library nor a patched copy could be loaded.</exception>
+    public static string? EnsureLoadable()
+    {
+        lock (Gate)
+        {
+            if (_done) return AppliedFix;
+            _done = true;
+            if (!OperatingSystem.IsLinux()) return null;
+
+            string? original = FindShippedLibrary();
+            if (original is null) return null; // not our layout: let TorchSharp search as it always does
+
+            string error;
+            try
+            {
+                NativeLibrary.Load(original);
+                return null; // loads as shipped
+            }
+            catch (DllNotFoundException e) { error = e.Message; }
+
+            var missing = MissingVersions().Matches(error).Select(m => m.Groups[1].Value).Distinct().ToArray();
+            if (missing.Length == 0) return null; // some other problem: TorchSharp's own error will explain it
+
+            string copy = WritePatchedCopy(original, missing);
+            try { NativeLibrary.Load(copy); }
+            catch (DllNotFoundException e)
+            {
+                throw new DllNotFoundException(
+                    $"TorchSharp's native library needs {string.Join(", ", missing)}, which this system's libstdc++ lacks, " +
+                    $"and the patched copy at {copy} did not load either: {e.Message}. " +
+                    "Install a newer libstdc++ (GCC 13 or later) or use a newer Linux distribution.", e);
+            }
+            AppliedFix = $"TorchSharp: this system's libstdc++ lacks {string.Join(", ", missing)}; loaded a copy of {LibraryFile} " +
+                         $"with that requirement marked weak from {Path.GetDirectoryName(copy)} (the original is untouched).";
+            Console.WriteLine(AppliedFix);
+            return AppliedFix;
+        }
+    }
+
+    [GeneratedRegex(@"version [`'](GLIBC(?:XX)?_[0-9.]+)' not found")]
+    private static partial Regex MissingVersions();
+
+    /// <summary>The shipped libLibTorchSharp.so: beside TorchSharp.dll (a build output) or in the NuGet cache.</summary>
+    static string? FindShippedLibrary()
+    {
+        string torchDir = Path.GetDirectoryName(typeof(TorchSharp.torch).Assembly.Location) ?? "";
+        string version = typeof(TorchSharp.torch).Assembly.GetName().Version is { } v ? $"{v.Major}.{v.Minor}.{v.Build}" : "";
+        var candidates = new[]
+        {
+            Path.Combine(torchDir, LibraryFile),
+            Path.Combine(torchDir, "runtimes", "linux-x64", "native", LibraryFile),
+            Path.Combine(NuGetCache(), "torchsharp", version, "runtimes", "linux-x64", "native", LibraryFile),
+        };
+        return candidates.FirstOrDefault(File.Exists);
+    }
+
+    /// <summary>The folder holding libtorch_cpu.so: the shipped library's own, else the libtorch-cpu package's.</summary>
+    static string? FindLibTorchFolder(string original)
+    {
+        string dir = Path.GetDirectoryName(original)!;
+        if (File.Exists(Path.Combine(dir, "libtorch_cpu.so"))) return dir;
+        string package = Path.Combine(NuGetCache(), "libtorch-cpu-linux-x64");
+        if (!Directory.Exists(package)) return null;
+        return Directory.GetDirectories(package)
+            .Select(v => Path.Combine(v, "runtimes", "linux-x64", "native"))
+            .Where(d => File.Exists(Path.Combine(d, "libtorch_cpu.so")))
+            .OrderDescending(StringComparer.Ordinal)
+            .FirstOrDefault();
+    }
+
+    static string NuGetCache() =>
+        Environment.GetEnvironmentVariable("NUGET_PACKAGES") is { Length: > 0 } p
+            ? p
+            : Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".nuget", "packages");
+
+    static string WritePatchedCopy(string original, string[] versions)
+    {
+        byte[] bytes = File.ReadAllBytes(original);
+        var (patched, weakened) = ElfVersionPatcher.WeakenVersions(bytes, versions);
+        if (weakened.Count == 0)
+            throw new DllNotFoundException($"{original} does not declare the versions the loader reported missing ({string.Join(", ", versions)}).");
+
+        // One cache folder per (library, libtorch folder): the links must point at the very files TorchSharp itself
+        // loads by name from its own folder, or two copies of libtorch end up in the process and abort it.
+        string? libtorch = FindLibTorchFolder(original);
+        byte[] key = [.. SHA256.HashData(bytes), .. System.Text.Encoding.UTF8.GetBytes(Path.GetFullPath(libtorch ?? ""))];
+        string hash = Convert.ToHexString(SHA256.HashData(key))[..16].ToLowerInvariant();
+        string folder = Path.Combine(CacheRoot(), "llm-notebooks", "torchsharp-native", hash);
+        Directory.CreateDirectory(folder);
+
+        // $ORIGIN of the copy is this folder, so the libraries it needs (libtorch.so, libc10.so, ...) are linked here.
+        if (libtorch is not null)
+        {
+            foreach (string file in Directory.GetFiles(libtorch, "*.so*"))
+            {
+                string link = Path.Combine(folder, Path.GetFileName(file));
+                if (Path.GetFileName(file) == LibraryFile || File.Exists(link)) continue;
+                try { File.CreateSymbolicLink(link, file); }
+                catch (IOException) when (File.Exists(link)) { } // another process made it first
+            }
+        }
+
+        string target = Path.Combine(folder, LibraryFile);
+        if (!File.Exists(target) || !File.ReadAllBytes(target).AsSpan().SequenceEqual(patched))
+        {
+            string temp = Path.Combine(folder, $".{LibraryFile}.{Environment.ProcessId}.tmp");
+            File.WriteAllBytes(temp, patched);
+            File.Move(temp, target, overwrite: true); // atomic: other processes see the old or the new file, whole
+        }
+        return target;
+    }
+
+    static string CacheRoot()
+    {
+        string? xdg = Environment.GetEnvironmentVariable("XDG_CACHE_HOME");
+        if (!string.IsNullOrEmpty(xdg)) return xdg;
+        string home = Environment.GetFolderPath(Environment.SpecialFolder.UserProfile);
+        return string.IsNullOrEmpty(home) ? Path.GetTempPath() : Path.Combine(home, ".cache");
+    }
+}

@@ -1,0 +1,49 @@
+using System.Text.Json.Nodes;
+using LlmNotebooks.Runner;
+using Xunit.Abstractions;
+
+namespace LlmNotebooks.Tests.Notebooks;
+
+/// <summary>
+/// Every notebook of the course, executed top to bottom in the real kernel (the pinned dotnet-interactive tool) through
+/// the runner's code: its check cells are the assertions. Also keeps the committed notebooks clean and uniform.
+/// </summary>
+public class CourseNotebookTests(ITestOutputHelper output)
+{
+    public static TheoryData<string> Notebooks() =>
+        new(NotebookRunner.DefaultNotebooks(TestSetup.RepoRoot).Select(Path.GetFileName)!);
+
+    [Theory]
+    [MemberData(nameof(Notebooks))]
+    public async Task Runs_top_to_bottom_in_the_real_kernel(string notebook)
+    {
+        var log = new StringWriter();
+        var result = await NotebookRunner.RunAsync(Path.Combine(TestSetup.RepoRoot, "notebooks", notebook), new RunOptions
+        {
+            RepoRoot = TestSetup.RepoRoot,
+            OutputDirectory = Path.Combine(TestSetup.RepoRoot, "artifacts", "test-executed"),
+            Log = log,
+        });
+        output.WriteLine(log.ToString());
+        Assert.True(result.Succeeded, $"{notebook} failed at code cell {result.FailedCell?.Number}:\n{result.FailedCell?.Source}\n{result.Error}");
+        Assert.Equal(result.CellCount, result.CellsRun);
+        Assert.Contains("✓", result.ExecutedText); // check cells printed their passes
+    }
+
+    [Theory]
+    [MemberData(nameof(Notebooks))]
+    public void Is_committed_clean_with_polyglot_metadata_and_the_shared_first_cell(string notebook)
+    {
+        var root = JsonNode.Parse(File.ReadAllText(Path.Combine(TestSetup.RepoRoot, "notebooks", notebook)))!;
+        Assert.Equal(".net-csharp", root["metadata"]!["kernelspec"]!["name"]!.GetValue<string>());
+        Assert.Equal("csharp", root["metadata"]!["polyglot_notebook"]!["kernelInfo"]!["defaultKernelName"]!.GetValue<string>());
+        var code = root["cells"]!.AsArray().Where(c => c!["cell_type"]!.GetValue<string>() == "code").ToList();
+        Assert.All(code, c =>
+        {
+            Assert.Empty(c!["outputs"]!.AsArray());
+            Assert.Equal("csharp", c["metadata"]!["polyglot_notebook"]!["kernelName"]!.GetValue<string>());
+        });
+        var doc = NotebookDocument.Load(Path.Combine(TestSetup.RepoRoot, "notebooks", notebook));
+        Assert.Equal(TestNotebooks.SetupCell, doc.CodeCells[0].Source.Replace("\r\n", "\n"));
+    }
+}
