@@ -10,7 +10,7 @@ namespace LlmNotebooks.Charts;
 /// The course's charts, built on Plotly.NET: each returns a <see cref="GenericChart"/> that a notebook displays inline.
 /// For anything else, use Plotly.NET.CSharp's <c>Chart</c> directly.
 /// </summary>
-public static class Plot
+public static partial class Plot
 {
     /// <summary>One or more lines on shared axes. Example: Plot.Lines("f(x) = x²", "x", "y", ("x²", xs, ys)).</summary>
     public static GenericChart Lines(string title, string xTitle, string yTitle, params (string Name, IEnumerable<double> X, IEnumerable<double> Y)[] series)

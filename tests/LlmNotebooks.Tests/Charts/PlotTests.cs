@@ -1,3 +1,4 @@
+using LlmNotebooks.Autograd;
 using LlmNotebooks.Charts;
 using Plotly.NET;
 using static TorchSharp.torch;
@@ -56,5 +57,29 @@ public class PlotTests
         var a = Plot.ToArray2D(t);
         Assert.Equal(5.0, a[1, 2]);
         Assert.Equal(1.0, a[0, 1]);
+    }
+
+    [Fact]
+    public void Computation_graph_shows_every_node_with_data_and_grad()
+    {
+        var x = new Value(0.5, "x");
+        var y = (2 * x + 1).Tanh();
+        y.Label = "y";
+        y.Backward();
+        string json = Json(Plot.ComputationGraph(y));
+        Assert.Contains("x<br>data 0.5<br>grad 0.1413", json);
+        Assert.Contains("y (tanh)<br>data 0.964", json);
+    }
+
+    [Fact]
+    public void Slider_shows_one_frame_at_a_time()
+    {
+        double[] x = [0, 1];
+        var frames = new[] { 1.0, 2.0, 3.0 }.Select(k => ($"{k}", Plotly.NET.CSharp.Chart.Line<double, double, string>(x: x, y: x.Select(v => k * v)))).ToList();
+        string json = Json(Plot.Slider("s", "x", "y", "k = ", Plotly.NET.CSharp.Chart.Point<double, double, string>(x: x, y: x), frames, initial: 1));
+        Assert.Contains("\"sliders\"", json);
+        Assert.Contains("\"visible\":[true,false,true,false]", json); // background + frame 2 of 3
+        Assert.Equal(2, json.Split("\"visible\":false").Length - 1); // frames 1 and 3 start hidden
+        Assert.Throws<ArgumentOutOfRangeException>(() => Plot.Slider("s", "x", "y", "k", null, frames, initial: 3));
     }
 }
