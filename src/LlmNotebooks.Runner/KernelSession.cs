@@ -28,9 +28,27 @@ public sealed class KernelSession : IAsyncDisposable
     /// <summary>Seconds from process start to the kernel's KernelReady event.</summary>
     public TimeSpan StartupTime { get; private set; }
 
+    // Kernels still running when the runner is stopped (Ctrl+C, or the test host ending) are killed with it:
+    // a kernel left without its client keeps a CPU core busy.
+    static readonly HashSet<Process> Live = [];
+
+    static KernelSession()
+    {
+        AppDomain.CurrentDomain.ProcessExit += (_, _) => KillAll();
+        Console.CancelKeyPress += (_, _) => KillAll();
+    }
+
+    static void KillAll()
+    {
+        lock (Live)
+            foreach (var p in Live)
+                try { if (!p.HasExited) p.Kill(entireProcessTree: true); } catch (InvalidOperationException) { }
+    }
+
     KernelSession(Process process)
     {
         _process = process;
+        lock (Live) Live.Add(process);
     }
 
     /// <summary>Starts a kernel whose working directory is <paramref name="workingDirectory"/> (the notebook's folder, as in VS Code).</summary>
@@ -237,6 +255,7 @@ public sealed class KernelSession : IAsyncDisposable
             }
         }
         catch (InvalidOperationException) { }
+        lock (Live) Live.Remove(_process);
         _process.Dispose();
     }
 }
