@@ -55,17 +55,23 @@ public static partial class Plot
         int rows = values.GetLength(0), cols = values.GetLength(1);
         if (rowLabels.Count != rows || columnLabels.Count != cols)
             throw new ArgumentException($"Heatmap: the matrix is {rows}×{cols} but there are {rowLabels.Count} row labels and {columnLabels.Count} column labels.");
+        return Style(HeatmapTrace(values, rowLabels, columnLabels, showValues, showScale: true), title, xTitle, yTitle);
+    }
+
+    /// <summary>The heatmap itself, row 0 drawn at the top (rows are passed bottom-up, which also works inside grids).</summary>
+    static GenericChart HeatmapTrace(double[,] values, IReadOnlyList<string> rowLabels, IReadOnlyList<string> columnLabels, bool showValues, bool showScale)
+    {
+        int rows = values.GetLength(0), cols = values.GetLength(1);
         // Plotly identifies categories by name: make repeated labels (two "the" tokens) distinct with invisible suffixes.
-        var ys = Unique(rowLabels);
+        var ys = Unique(rowLabels).Reverse().ToArray();
         var xs = Unique(columnLabels);
-        var z = Enumerable.Range(0, rows).Select(i => Enumerable.Range(0, cols).Select(j => values[i, j]).ToArray()).ToArray();
-        GenericChart chart = showValues
+        var z = Enumerable.Range(0, rows).Reverse().Select(i => Enumerable.Range(0, cols).Select(j => values[i, j]).ToArray()).ToArray();
+        return showValues
             ? CsChart.AnnotatedHeatmap<double, string, string, string>(
                 zData: z,
                 annotationText: z.Select(r => r.Select(v => v.ToString("0.00", System.Globalization.CultureInfo.InvariantCulture))),
-                X: xs, Y: ys, ReverseYAxis: true)
-            : CsChart.Heatmap<double, string, string, string>(zData: z, X: xs, Y: ys, ReverseYAxis: true);
-        return Style(chart, title, xTitle, yTitle);
+                X: xs, Y: ys, ShowScale: showScale)
+            : CsChart.Heatmap<double, string, string, string>(zData: z, X: xs, Y: ys, ShowScale: showScale);
     }
 
     /// <summary>A heatmap of a 2-D tensor (moved to the CPU).</summary>
