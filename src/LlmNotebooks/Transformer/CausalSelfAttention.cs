@@ -1,0 +1,57 @@
+using LlmNotebooks.Attention;
+using LlmNotebooks.Tensors;
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+using static TorchSharp.torch.nn;
+
+namespace LlmNotebooks.Transformer;
+
+/// <summary>
+/// GPT's masked self-attention: one matrix c_attn computes queries, keys and values together (C → 3C), H heads attend
+/// with a causal mask (no token sees a later one), c_proj mixes the heads. Same mathematics as
+/// <see cref="MultiHeadAttention"/> with causal: true; field names follow GPT-2's checkpoint keys.
+/// </summary>
+public sealed class CausalSelfAttention : Module<Tensor, Tensor>
+{
+    readonly Linear c_attn, c_proj;
+    readonly Dropout resid_dropout;
+    readonly long _channels, _heads;
+
+    /// <summary>Keep the last forward pass's weights (B, H, T, T) in <see cref="LastWeights"/> (uses the step-by-step path).</summary>
+    public bool KeepWeights { get; set; }
+    public Tensor? LastWeights { get; private set; }
+
+    public CausalSelfAttention(long channels, long heads, double dropout = 0.0, bool bias = true, string name = "attn") : base(name)
+    {
+        if (heads <= 0 || channels % heads != 0)
+            throw new ArgumentException($"The model width must split evenly into heads: channels {channels}, heads {heads}.");
+        _channels = channels;
+        _heads = heads;
+        c_attn = Linear(channels, 3 * channels, hasBias: bias);
+        c_proj = Linear(channels, channels, hasBias: bias);
+        resid_dropout = Dropout(dropout);
+        RegisterComponents();
+    }
+
+    /// <summary>(B, T, C) → (B, T, C).</summary>
+    public override Tensor forward(Tensor x)
+    {
+        ShapeGuard.Require(x, "x", "(B, T, C)", -1, -1, _channels);
+        long B = x.shape[0], T = x.shape[1], hs = _channels / _heads;
+        var qkv = c_attn.forward(x).split(_channels, dim: 2);                           // 3 × (B, T, C)
+        var q = qkv[0].view(B, T, _heads, hs).transpose(1, 2);                           // (B, H, T, hs)
+        var k = qkv[1].view(B, T, _heads, hs).transpose(1, 2);
+        var v = qkv[2].view(B, T, _heads, hs).transpose(1, 2);
+        Tensor y;
+        if (KeepWeights)
+        {
+            (y, var w) = ScaledDotProductAttention.Compute(q, k, v, AttentionMasks.Causal(T, x.device));
+            LastWeights?.Dispose();
+            LastWeights = w.detach().DetachFromDisposeScope();
+        }
+        else y = ScaledDotProductAttention.Fused(q, k, v, causal: true);
+        y = y.transpose(1, 2).contiguous().view(B, T, _channels);                        // (B, T, C)
+        return resid_dropout.forward(c_proj.forward(y));
+    }
+}

@@ -1,0 +1,37 @@
+using LlmNotebooks.Attention;
+using TorchSharp;
+using static TorchSharp.torch;
+using static TorchSharp.torch.nn;
+
+namespace LlmNotebooks.Transformer;
+
+/// <summary>
+/// A decoder block of the encoder-decoder transformer: masked self-attention over the target written so far, then
+/// cross-attention from the target to the encoder's output (the source), then a feed-forward network.
+/// </summary>
+public sealed class DecoderBlock : Module
+{
+    readonly SubLayer self_sub, cross_sub, ffn_sub;
+    public readonly MultiHeadAttention self_attn, cross_attn;
+    public readonly Module<Tensor, Tensor> ffn;
+
+    public DecoderBlock(EncoderDecoderConfig c, string name = "decoder_block") : base(name)
+    {
+        self_sub = new SubLayer(c.Channels, c.LayerNorm, c.Residual);
+        self_attn = new MultiHeadAttention(c.Channels, c.Heads, causal: true);
+        cross_sub = new SubLayer(c.Channels, c.LayerNorm, c.Residual);
+        cross_attn = new MultiHeadAttention(c.Channels, c.Heads);
+        ffn_sub = new SubLayer(c.Channels, c.LayerNorm, c.Residual);
+        ffn = c.Experts > 1 ? new MixtureOfExperts(c.Channels, c.FeedForwardHidden, c.Experts, c.ExpertsTopK, c.Dropout)
+                            : new FeedForward(c.Channels, c.FeedForwardHidden, c.Dropout);
+        RegisterComponents();
+    }
+
+    /// <summary>Target (B, T, C) and encoder output (B, S, C) → (B, T, C).</summary>
+    public Tensor Forward(Tensor x, Tensor memory, Tensor? targetMask, Tensor? sourceMask)
+    {
+        x = self_sub.Apply(x, h => self_attn.Forward(h, null, targetMask));
+        x = cross_sub.Apply(x, h => cross_attn.Forward(h, memory, sourceMask));
+        return ffn_sub.Apply(x, ffn.forward);
+    }
+}

@@ -1,0 +1,137 @@
+using LlmNotebooks.Attention;
+using LlmNotebooks.Tensors;
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+using static TorchSharp.torch.nn;
+
+namespace LlmNotebooks.Transformer;
+
+/// <summary>
+/// The original transformer: an encoder reads the whole source at once; a decoder writes the target one token at a
+/// time, attending to what it has written (masked self-attention) and to the source (cross-attention).
+/// Trained with "teacher forcing": the decoder gets the true target shifted right (&lt;bos&gt; first) and predicts
+/// every next token in one pass. Id 0 is padding in both vocabularies.
+/// </summary>
+public sealed class EncoderDecoderTransformer : Module
+{
+    readonly Embedding src_emb, tgt_emb;
+    readonly Embedding? src_pos, tgt_pos;
+    readonly ModuleList<EncoderBlock> encoder;
+    readonly ModuleList<DecoderBlock> decoder;
+    readonly Module<Tensor, Tensor> enc_norm, dec_norm;
+    readonly Linear lm_head;
+    readonly Tensor? _sinusoid;
+
+    public EncoderDecoderConfig Config { get; }
+    public IReadOnlyList<EncoderBlock> EncoderBlocks => encoder.ToList();
+    public IReadOnlyList<DecoderBlock> DecoderBlocks => decoder.ToList();
+
+    public EncoderDecoderTransformer(EncoderDecoderConfig config, string name = "transformer") : base(name)
+    {
+        config.Validate();
+        Config = config;
+        src_emb = Embedding(config.SourceVocab, config.Channels);
+        tgt_emb = Embedding(config.TargetVocab, config.Channels);
+        if (config.Positions == PositionKind.Learned)
+        {
+            src_pos = Embedding(config.MaxSource, config.Channels);
+            tgt_pos = Embedding(config.MaxTarget, config.Channels);
+        }
+        encoder = ModuleList(Enumerable.Range(0, config.Layers).Select(i => new EncoderBlock(config, $"enc{i}")).ToArray());
+        decoder = ModuleList(Enumerable.Range(0, config.Layers).Select(i => new DecoderBlock(config, $"dec{i}")).ToArray());
+        enc_norm = config.LayerNorm ? LayerNorm(config.Channels) : Identity();
+        dec_norm = config.LayerNorm ? LayerNorm(config.Channels) : Identity();
+        lm_head = Linear(config.Channels, config.TargetVocab);
+        RegisterComponents();
+        if (config.Positions == PositionKind.Sinusoidal)
+        {
+            _sinusoid = PositionalEncoding.Sinusoidal(Math.Max(config.MaxSource, config.MaxTarget), config.Channels);
+            register_buffer("sinusoid", _sinusoid, persistent: false);
+        }
+    }
+
+    Tensor Embed(Embedding tokens, Embedding? learned, Tensor ids)
+    {
+        var x = tokens.forward(ids);
+        long T = ids.shape[1];
+        return Config.Positions switch
+        {
+            PositionKind.Sinusoidal => x + _sinusoid![..(int)T].to(x.device),
+            PositionKind.Learned => x + learned!.forward(arange(T, dtype: int64, device: ids.device)),
+            _ => x,
+        };
+    }
+
+    /// <summary>Keys that are real tokens, not padding: (B, 1, 1, length).</summary>
+    public static Tensor KeyMask(Tensor ids) => ids.ne(EncoderDecoderConfig.PadId).unsqueeze(1).unsqueeze(1);
+
+    /// <summary>Source ids (B, S) → the encoder's output (B, S, C).</summary>
+    public Tensor Encode(Tensor source)
+    {
+        Require(source, "source", Config.SourceVocab, Config.MaxSource);
+        var mask = KeyMask(source);
+        var x = Embed(src_emb, src_pos, source);
+        foreach (var block in encoder) x = block.Forward(x, mask);
+        return enc_norm.forward(x);
+    }
+
+    /// <summary>Target so far (B, T) over the encoded source → next-token logits (B, T, V_target).</summary>
+    public Tensor Decode(Tensor targetIn, Tensor memory, Tensor source)
+    {
+        Require(targetIn, "target", Config.TargetVocab, Config.MaxTarget);
+        var x = Embed(tgt_emb, tgt_pos, targetIn);
+        var targetMask = KeyMask(targetIn);
+        var sourceMask = KeyMask(source);
+        foreach (var block in decoder) x = block.Forward(x, memory, targetMask, sourceMask);
+        return lm_head.forward(dec_norm.forward(x));
+    }
+
+    /// <summary>Teacher-forced pass: source (B, S) and target shifted right (B, T) → logits (B, T, V_target).</summary>
+    public Tensor Forward(Tensor source, Tensor targetIn) => Decode(targetIn, Encode(source), source);
+
+    /// <summary>The sum of the mixture-of-experts load-balancing losses of the last forward pass (0 for dense models).</summary>
+    public Tensor AuxLoss()
+    {
+        var losses = encoder.Select(b => b.ffn).Concat(decoder.Select(b => b.ffn)).OfType<MixtureOfExperts>()
+            .Select(m => m.AuxLoss).OfType<Tensor>().ToList();
+        return losses.Count == 0 ? tensor(0f) : losses.Aggregate((a, b) => a + b);
+    }
+
+    /// <summary>
+    /// Greedy decoding: start from &lt;bos&gt;, repeatedly append the most likely next token, stop at &lt;eos&gt; or
+    /// MaxTarget tokens. Returns each row's generated ids without &lt;bos&gt; and &lt;eos&gt;.
+    /// </summary>
+    public long[][] GreedyDecode(Tensor source, long bos, long eos)
+    {
+        using var scope = NewDisposeScope();
+        using var _ = no_grad();
+        long B = source.shape[0];
+        var memory = Encode(source);
+        var generated = full(B, 1, bos, dtype: int64, device: source.device);
+        var finished = zeros(B, dtype: ScalarType.Bool, device: source.device);
+        for (int step = 1; step < Config.MaxTarget; step++)
+        {
+            var next = Decode(generated, memory, source)[.., -1].argmax(-1);                 // (B)
+            next = next.masked_fill(finished, EncoderDecoderConfig.PadId);
+            generated = cat(new[] { generated, next.unsqueeze(1) }, 1);
+            finished = finished.logical_or(next.eq(eos));
+            if (finished.all().item<bool>()) break;
+        }
+        var rows = generated.cpu().data<long>().ToArray();
+        long width = generated.shape[1];
+        return Enumerable.Range(0, (int)B).Select(b =>
+            rows.Skip((int)(b * width) + 1).Take((int)width - 1).TakeWhile(id => id != eos && id != EncoderDecoderConfig.PadId).ToArray()).ToArray();
+    }
+
+    static void Require(Tensor ids, string name, int vocab, int maxLength)
+    {
+        if (ids.dim() != 2 || ids.dtype != ScalarType.Int64)
+            throw new ArgumentException($"Expected {name} token ids as int64 of shape (B, length), got {ids.dtype} {ShapeGuard.Format(ids.shape)}.", name);
+        if (ids.shape[1] > maxLength)
+            throw new ArgumentException($"The {name} has {ids.shape[1]} tokens but this model handles at most {maxLength}.", name);
+        long lo = ids.min().item<long>(), hi = ids.max().item<long>();
+        if (lo < 0 || hi >= vocab)
+            throw new ArgumentException($"A {name} token id ({(lo < 0 ? lo : hi)}) is outside the vocabulary [0, {vocab - 1}].", name);
+    }
+}

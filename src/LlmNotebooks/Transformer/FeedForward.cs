@@ -1,0 +1,29 @@
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+using static TorchSharp.torch.nn;
+
+namespace LlmNotebooks.Transformer;
+
+/// <summary>
+/// The position-wise feed-forward network: each token's vector, on its own, goes C → hidden → C with a GELU between.
+/// After attention has gathered information from other tokens, this is where each token "thinks it over".
+/// Field names follow GPT-2's checkpoint keys (c_fc, c_proj).
+/// </summary>
+public sealed class FeedForward : Module<Tensor, Tensor>
+{
+    readonly Linear c_fc, c_proj;
+    readonly Dropout dropout;
+
+    public FeedForward(long channels, long hidden, double dropout = 0.0, bool bias = true, string name = "mlp") : base(name)
+    {
+        if (channels <= 0 || hidden <= 0) throw new ArgumentException($"Feed-forward sizes must be positive, got channels {channels}, hidden {hidden}.");
+        c_fc = Linear(channels, hidden, hasBias: bias);
+        c_proj = Linear(hidden, channels, hasBias: bias);
+        this.dropout = Dropout(dropout);
+        RegisterComponents();
+    }
+
+    /// <summary>(…, C) → (…, C).</summary>
+    public override Tensor forward(Tensor x) => dropout.forward(c_proj.forward(functional.gelu(c_fc.forward(x))));
+}

@@ -1,0 +1,81 @@
+using LlmNotebooks.Tensors;
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+using static TorchSharp.torch.nn;
+
+namespace LlmNotebooks.Transformer;
+
+/// <summary>
+/// A decoder-only transformer (GPT): token embeddings plus learned positions, a stack of <see cref="GptBlock"/>s,
+/// a final LayerNorm, and logits over the vocabulary through the token embedding matrix itself (weight tying: the same
+/// matrix reads tokens in and scores them out). Field names follow GPT-2's checkpoint keys (wte, wpe, h, ln_f).
+/// <code>
+/// var gpt = new Gpt(GptConfig.Baby);
+/// var logits = gpt.forward(tokens);   // (B, T) token ids → (B, T, V) scores for the next token at every position
+/// </code>
+/// </summary>
+public sealed class Gpt : Module<Tensor, Tensor>
+{
+    readonly Embedding wte, wpe;
+    readonly Dropout drop;
+    readonly ModuleList<GptBlock> h;
+    readonly LayerNorm ln_f;
+
+    public GptConfig Config { get; }
+
+    /// <summary>The blocks, for inspection (e.g. to keep attention weights for a chart).</summary>
+    public IReadOnlyList<GptBlock> Blocks => h.ToList();
+
+    public Gpt(GptConfig config, string name = "gpt") : base(name)
+    {
+        config.Validate();
+        Config = config;
+        wte = Embedding(config.VocabSize, config.Channels);
+        wpe = Embedding(config.BlockSize, config.Channels);
+        drop = Dropout(config.Dropout);
+        h = ModuleList(Enumerable.Range(0, config.Layers).Select(i => new GptBlock(config, $"block{i}")).ToArray());
+        ln_f = LayerNorm(config.Channels);
+        RegisterComponents();
+        InitWeights();
+    }
+
+    /// <summary>GPT-2's initialisation: normal(0, 0.02) weights, zero biases, and the residual projections scaled by 1/√(2L).</summary>
+    void InitWeights()
+    {
+        using var _ = no_grad();
+        foreach (var (name, p) in named_parameters())
+        {
+            if (name.EndsWith(".bias")) { p.zero_(); continue; }
+            if (name.StartsWith("ln_") || name.Contains(".ln_")) continue;       // LayerNorm weights stay 1
+            double std = name.EndsWith("c_proj.weight") ? 0.02 / Math.Sqrt(2 * Config.Layers) : 0.02;
+            init.normal_(p, 0, std);
+        }
+    }
+
+    /// <summary>Token ids (B, T), T ≤ BlockSize, each in [0, VocabSize) → logits (B, T, V).</summary>
+    public override Tensor forward(Tensor idx)
+    {
+        RequireTokens(idx);
+        long T = idx.shape[1];
+        var positions = arange(T, dtype: int64, device: idx.device);
+        var x = drop.forward(wte.forward(idx) + wpe.forward(positions));             // (B, T, C)
+        foreach (var block in h) x = block.forward(x);
+        x = ln_f.forward(x);
+        return x.matmul(wte.weight!.T);                                              // (B, T, V): tied output layer
+    }
+
+    void RequireTokens(Tensor idx)
+    {
+        if (idx.dim() != 2)
+            throw new ArgumentException($"Expected token ids of shape (B, T), got {ShapeGuard.Format(idx.shape)}.", nameof(idx));
+        if (idx.dtype != ScalarType.Int64)
+            throw new ArgumentException($"Token ids must be int64 (long), got {idx.dtype}.", nameof(idx));
+        if (idx.shape[1] > Config.BlockSize)
+            throw new ArgumentException($"The sequence has {idx.shape[1]} tokens but the context window (BlockSize) is {Config.BlockSize}: crop it to the last {Config.BlockSize} tokens.", nameof(idx));
+        if (idx.numel() == 0) throw new ArgumentException("Expected at least one token.", nameof(idx));
+        long lo = idx.min().item<long>(), hi = idx.max().item<long>();
+        if (lo < 0 || hi >= Config.VocabSize)
+            throw new ArgumentException($"Token id {(lo < 0 ? lo : hi)} is outside the vocabulary [0, {Config.VocabSize - 1}]: was the text encoded with a different tokenizer?", nameof(idx));
+    }
+}
