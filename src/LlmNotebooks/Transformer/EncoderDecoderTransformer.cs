@@ -51,14 +51,15 @@ public sealed class EncoderDecoderTransformer : Module
         }
     }
 
-    Tensor Embed(Embedding tokens, Embedding? learned, Tensor ids)
+    Tensor Embed(Embedding tokens, Embedding? learned, Tensor ids) => AddPositions(tokens.forward(ids), learned);
+
+    Tensor AddPositions(Tensor x, Embedding? learned)
     {
-        var x = tokens.forward(ids);
-        long T = ids.shape[1];
+        long T = x.shape[1];
         return Config.Positions switch
         {
             PositionKind.Sinusoidal => x + _sinusoid![..(int)T].to(x.device),
-            PositionKind.Learned => x + learned!.forward(arange(T, dtype: int64, device: ids.device)),
+            PositionKind.Learned => x + learned!.forward(arange(T, dtype: int64, device: x.device)),
             _ => x,
         };
     }
@@ -70,25 +71,43 @@ public sealed class EncoderDecoderTransformer : Module
     public Tensor Encode(Tensor source)
     {
         Require(source, "source", Config.SourceVocab, Config.MaxSource);
-        var mask = KeyMask(source);
-        var x = Embed(src_emb, src_pos, source);
-        foreach (var block in encoder) x = block.Forward(x, mask);
+        return EncodeEmbedded(src_emb.forward(source), KeyMask(source));
+    }
+
+    /// <summary>The source token embeddings alone (no positions): (B, S) ids → (B, S, C).</summary>
+    public Tensor EmbedSource(Tensor source)
+    {
+        Require(source, "source", Config.SourceVocab, Config.MaxSource);
+        return src_emb.forward(source);
+    }
+
+    /// <summary>
+    /// Encodes vectors that are already in the source embedding space (B, S, C) — for example a picture turned into
+    /// vectors by its own encoder (a multimodal model). Positions are added here; <paramref name="keyMask"/> (B, 1, 1, S)
+    /// marks real positions (null: all).
+    /// </summary>
+    public Tensor EncodeEmbedded(Tensor embedded, Tensor? keyMask = null)
+    {
+        ShapeGuard.Require(embedded, "embedded", "(B, S, C)", -1, -1, Config.Channels);
+        if (embedded.shape[1] > Config.MaxSource)
+            throw new ArgumentException($"The source has {embedded.shape[1]} positions but this model handles at most {Config.MaxSource}.", nameof(embedded));
+        var x = AddPositions(embedded, src_pos);
+        foreach (var block in encoder) x = block.Forward(x, keyMask);
         return enc_norm.forward(x);
     }
 
     /// <summary>Target so far (B, T) over the encoded source → next-token logits (B, T, V_target).</summary>
-    public Tensor Decode(Tensor targetIn, Tensor memory, Tensor source)
+    public Tensor Decode(Tensor targetIn, Tensor memory, Tensor? sourceKeyMask)
     {
         Require(targetIn, "target", Config.TargetVocab, Config.MaxTarget);
         var x = Embed(tgt_emb, tgt_pos, targetIn);
         var targetMask = KeyMask(targetIn);
-        var sourceMask = KeyMask(source);
-        foreach (var block in decoder) x = block.Forward(x, memory, targetMask, sourceMask);
+        foreach (var block in decoder) x = block.Forward(x, memory, targetMask, sourceKeyMask);
         return lm_head.forward(dec_norm.forward(x));
     }
 
     /// <summary>Teacher-forced pass: source (B, S) and target shifted right (B, T) → logits (B, T, V_target).</summary>
-    public Tensor Forward(Tensor source, Tensor targetIn) => Decode(targetIn, Encode(source), source);
+    public Tensor Forward(Tensor source, Tensor targetIn) => Decode(targetIn, Encode(source), KeyMask(source));
 
     /// <summary>The sum of the mixture-of-experts load-balancing losses of the last forward pass (0 for dense models).</summary>
     public Tensor AuxLoss()
@@ -106,13 +125,20 @@ public sealed class EncoderDecoderTransformer : Module
     {
         using var scope = NewDisposeScope();
         using var _ = no_grad();
-        long B = source.shape[0];
-        var memory = Encode(source);
-        var generated = full(B, 1, bos, dtype: int64, device: source.device);
-        var finished = zeros(B, dtype: ScalarType.Bool, device: source.device);
+        return GreedyDecode(Encode(source), KeyMask(source), bos, eos);
+    }
+
+    /// <summary>Greedy decoding from an already encoded source (B, S, C), e.g. from <see cref="EncodeEmbedded"/>.</summary>
+    public long[][] GreedyDecode(Tensor memory, Tensor? sourceKeyMask, long bos, long eos)
+    {
+        using var scope = NewDisposeScope();
+        using var _ = no_grad();
+        long B = memory.shape[0];
+        var generated = full(B, 1, bos, dtype: int64, device: memory.device);
+        var finished = zeros(B, dtype: ScalarType.Bool, device: memory.device);
         for (int step = 1; step < Config.MaxTarget; step++)
         {
-            var next = Decode(generated, memory, source)[.., -1].argmax(-1);                 // (B)
+            var next = Decode(generated, memory, sourceKeyMask)[.., -1].argmax(-1);          // (B)
             next = next.masked_fill(finished, EncoderDecoderConfig.PadId);
             generated = cat(new[] { generated, next.unsqueeze(1) }, 1);
             finished = finished.logical_or(next.eq(eos));

@@ -67,4 +67,17 @@ public class EncoderDecoderTransformerTests
         Assert.Contains("at most 6", Assert.Throws<ArgumentException>(() => model.Encode(zeros(1, 7, dtype: int64) + 1)).Message);
         Assert.Contains("outside the vocabulary [0, 12]", Assert.Throws<ArgumentException>(() => model.Encode(tensor(new long[,] { { 1, 13 } }))).Message);
     }
+
+    [Fact]
+    public void Encoding_embedded_vectors_equals_encoding_their_tokens()
+    {
+        using var scope = NewDisposeScope();
+        manual_seed(3);
+        using var model = new EncoderDecoderTransformer(Small);
+        var src = tensor(new long[,] { { 1, 3, 4, 0 } });
+        var viaTokens = model.Encode(src);
+        var viaEmbeddings = model.EncodeEmbedded(model.EmbedSource(src), EncoderDecoderTransformer.KeyMask(src));
+        Assert.True(viaTokens.allclose(viaEmbeddings, atol: 1e-6));
+        Assert.Contains("(B, S, C)", Assert.Throws<ArgumentException>(() => model.EncodeEmbedded(zeros(1, 3, 8))).Message);
+    }
 }
