@@ -17,6 +17,7 @@ public sealed class CausalSelfAttention : Module<Tensor, Tensor>
     readonly Linear c_attn, c_proj;
     readonly Dropout resid_dropout;
     readonly long _channels, _heads;
+    readonly bool _dropout;
 
     /// <summary>Keep the last forward pass's weights (B, H, T, T) in <see cref="LastWeights"/> (uses the step-by-step path).</summary>
     public bool KeepWeights { get; set; }
@@ -31,6 +32,7 @@ public sealed class CausalSelfAttention : Module<Tensor, Tensor>
         c_attn = Linear(channels, 3 * channels, hasBias: bias);
         c_proj = Linear(channels, channels, hasBias: bias);
         resid_dropout = Dropout(dropout);
+        _dropout = dropout > 0;
         RegisterComponents();
     }
 
@@ -52,6 +54,7 @@ public sealed class CausalSelfAttention : Module<Tensor, Tensor>
         }
         else y = ScaledDotProductAttention.Fused(q, k, v, causal: true);
         y = y.transpose(1, 2).contiguous().view(B, T, _channels);                        // (B, T, C)
-        return resid_dropout.forward(c_proj.forward(y));
+        y = c_proj.forward(y);
+        return _dropout ? resid_dropout.forward(y) : y;
     }
 }

@@ -14,6 +14,7 @@ public sealed class FeedForward : Module<Tensor, Tensor>
 {
     readonly Linear c_fc, c_proj;
     readonly Dropout dropout;
+    readonly bool _dropout;
 
     public FeedForward(long channels, long hidden, double dropout = 0.0, bool bias = true, string name = "mlp") : base(name)
     {
@@ -21,9 +22,14 @@ public sealed class FeedForward : Module<Tensor, Tensor>
         c_fc = Linear(channels, hidden, hasBias: bias);
         c_proj = Linear(hidden, channels, hasBias: bias);
         this.dropout = Dropout(dropout);
+        _dropout = dropout > 0;
         RegisterComponents();
     }
 
     /// <summary>(…, C) → (…, C).</summary>
-    public override Tensor forward(Tensor x) => dropout.forward(c_proj.forward(functional.gelu(c_fc.forward(x))));
+    public override Tensor forward(Tensor x)
+    {
+        var y = c_proj.forward(functional.gelu(c_fc.forward(x)));
+        return _dropout ? dropout.forward(y) : y;   // skipped entirely at p = 0: no mask to draw
+    }
 }

@@ -59,7 +59,8 @@ public sealed class Gpt : Module<Tensor, Tensor>
         RequireTokens(idx);
         long T = idx.shape[1];
         var positions = arange(T, dtype: int64, device: idx.device);
-        var x = drop.forward(wte.forward(idx) + wpe.forward(positions));             // (B, T, C)
+        var x = wte.forward(idx) + wpe.forward(positions);                           // (B, T, C)
+        if (Config.Dropout > 0) x = drop.forward(x);
         foreach (var block in h) x = block.forward(x);
         x = ln_f.forward(x);
         return x.matmul(wte.weight!.T);                                              // (B, T, V): tied output layer
