@@ -17,8 +17,7 @@ public sealed class EncoderBlock : Module
         attn_sub = new SubLayer(c.Channels, c.LayerNorm, c.Residual);
         self_attn = new MultiHeadAttention(c.Channels, c.Heads);
         ffn_sub = new SubLayer(c.Channels, c.LayerNorm, c.Residual);
-        ffn = c.Experts > 1 ? new MixtureOfExperts(c.Channels, c.FeedForwardHidden, c.Experts, c.ExpertsTopK, c.Dropout)
-                            : new FeedForward(c.Channels, c.FeedForwardHidden, c.Dropout);
+        ffn = c.CreateFeedForward();
         RegisterComponents();
     }
 

@@ -1,3 +1,6 @@
+using TorchSharp;
+using static TorchSharp.torch;
+
 namespace LlmNotebooks.Transformer;
 
 /// <summary>
@@ -25,6 +28,11 @@ public sealed record EncoderDecoderConfig(
     int Experts = 0, int ExpertsTopK = 2)
 {
     public const int PadId = 0;
+
+    /// <summary>The feed-forward part of a block: dense, or a mixture of experts when <see cref="Experts"/> &gt; 1.</summary>
+    public nn.Module<Tensor, Tensor> CreateFeedForward() =>
+        Experts > 1 ? new MixtureOfExperts(Channels, FeedForwardHidden, Experts, ExpertsTopK, Dropout)
+                    : new FeedForward(Channels, FeedForwardHidden, Dropout);
 
     public void Validate()
     {
