@@ -1,0 +1,244 @@
+using System.Text;
+using System.Text.Json;
+using System.Text.RegularExpressions;
+
+namespace LlmNotebooks.Tokenization;
+
+/// <summary>
+/// A byte-level byte-pair-encoding tokenizer, trained from scratch (the scheme of GPT-2 and its successors).
+/// Ids 0–255 are the raw bytes of UTF-8 text, so any text can be encoded; training repeatedly takes the most frequent
+/// pair of adjacent tokens and makes it a new token (id 256, 257, …); special tokens (e.g. "&lt;|endoftext|&gt;") come
+/// after the merges. Text is first split into word-like chunks (GPT-2's pattern) and merges never cross a chunk.
+/// Example: trained on "aaabdaaabac" the first merges are (a, a) → 256, (a, b) → 257, (256, 257) → 258, so
+/// Encode("aaabdaaabac") = [258, 100, 258, 97, 99] after three merges.
+/// </summary>
+public sealed partial class BpeTokenizer : ITokenizer
+{
+    const string FormatHeader = "llmnb-bpe 1";
+
+    readonly (int Left, int Right)[] _merges;
+    readonly Dictionary<(int, int), int> _rank;          // pair → the id it merges into
+    readonly byte[][] _bytes;                            // id → the bytes it stands for
+    readonly Dictionary<string, int> _special;
+    readonly Regex? _specialSplit;
+    readonly Dictionary<string, int[]> _cache = new();
+
+    /// <summary>The merges in the order they were learned; merge i creates id 256 + i.</summary>
+    public IReadOnlyList<(int Left, int Right)> Merges => _merges;
+
+    /// <summary>Special tokens and their ids (after all merges).</summary>
+    public IReadOnlyDictionary<string, int> SpecialTokens => _special;
+
+    public int VocabSize => 256 + _merges.Length + _special.Count;
+
+    BpeTokenizer((int, int)[] merges, IEnumerable<string> specials)
+    {
+        _merges = merges;
+        _rank = new Dictionary<(int, int), int>();
+        _bytes = new byte[256 + merges.Length][];
+        for (int b = 0; b < 256; b++) _bytes[b] = [(byte)b];
+        for (int i = 0; i < merges.Length; i++)
+        {
+            var (l, r) = merges[i];
+            if (l < 0 || r < 0 || l >= 256 + i || r >= 256 + i)
+                throw new InvalidDataException($"Merge {i} ({l}, {r}) refers to a token that does not exist yet (ids must be below {256 + i}).");
+            _rank[(l, r)] = 256 + i;
+            _bytes[256 + i] = [.. _bytes[l], .. _bytes[r]];
+        }
+        _special = specials.Select((s, i) => (s, id: 256 + merges.Length + i)).ToDictionary(p => p.s, p => p.id);
+        if (_special.Count > 0)
+            _specialSplit = new Regex("(" + string.Join("|", _special.Keys.OrderByDescending(s => s.Length).Select(Regex.Escape)) + ")");
+    }
+
+    /// <summary>GPT-2's pre-tokenisation: contractions, words with their leading space, numbers, punctuation, spaces.</summary>
+    [GeneratedRegex(@"'s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+")]
+    private static partial Regex Chunks();
+
+    /// <summary>
+    /// Learns merges from <paramref name="text"/> until the vocabulary (bytes + merges + special tokens) reaches
+    /// <paramref name="vocabSize"/> or no adjacent pair is left. Pair counts are updated incrementally: after a
+    /// merge only the chunks that contained the pair are recounted. Ties go to the smallest (left, right) pair, so
+    /// training is deterministic. <paramref name="onMerge"/> sees each merge (new id, pair, its count) as it is made.
+    /// </summary>
+    public static BpeTokenizer Train(string text, int vocabSize, IEnumerable<string>? specialTokens = null, Action<int, (int Left, int Right), long>? onMerge = null)
+    {
+        var specials = (specialTokens ?? []).Distinct().ToArray();
+        if (vocabSize < 256 + specials.Length)
+            throw new ArgumentOutOfRangeException(nameof(vocabSize), $"The vocabulary needs at least 256 byte tokens plus {specials.Length} special tokens; got {vocabSize}.");
+
+        // Each distinct chunk once, with how often it occurs.
+        var chunkCounts = new Dictionary<string, long>();
+        foreach (var part in specials.Length == 0 ? [text] : new BpeTokenizer([], specials)._specialSplit!.Split(text).Where(p => !specials.Contains(p)))
+            foreach (Match m in Chunks().Matches(part))
+                chunkCounts[m.Value] = chunkCounts.GetValueOrDefault(m.Value) + 1;
+        var words = chunkCounts.Keys.Order(StringComparer.Ordinal).Select(w => Encoding.UTF8.GetBytes(w).Select(b => (int)b).ToList()).ToList();
+        var counts = chunkCounts.Keys.Order(StringComparer.Ordinal).Select(w => chunkCounts[w]).ToArray();
+
+        var pairCounts = new Dictionary<(int, int), long>();
+        var where = new Dictionary<(int, int), HashSet<int>>();
+        void Count(int w, int sign)
+        {
+            var s = words[w];
+            for (int i = 0; i + 1 < s.Count; i++)
+            {
+                var p = (s[i], s[i + 1]);
+                pairCounts[p] = pairCounts.GetValueOrDefault(p) + sign * counts[w];
+                if (sign > 0) (where.TryGetValue(p, out var set) ? set : where[p] = []).Add(w);
+            }
+        }
+        for (int w = 0; w < words.Count; w++) Count(w, +1);
+
+        // Most frequent pair first, then the smallest pair: a max-heap with lazy deletion of stale counts.
+        var queue = new PriorityQueue<(int, int), (long, int, int)>();
+        foreach (var (p, c) in pairCounts) queue.Enqueue(p, (-c, p.Item1, p.Item2));
+
+        var merges = new List<(int, int)>();
+        int target = vocabSize - specials.Length;
+        while (256 + merges.Count < target && queue.TryDequeue(out var pair, out var priority))
+        {
+            long current = pairCounts.GetValueOrDefault(pair);
+            if (current <= 0 || current != -priority.Item1) continue;      // stale entry
+            int id = 256 + merges.Count;
+            merges.Add(pair);
+            onMerge?.Invoke(id, pair, current);
+
+            var touched = new HashSet<(int, int)>();
+            foreach (int w in where[pair].ToArray())
+            {
+                var s = words[w];
+                if (!ContainsPair(s, pair)) continue;
+                for (int i = 0; i + 1 < s.Count; i++) touched.Add((s[i], s[i + 1]));
+                Count(w, -1);
+                words[w] = MergePair(s, pair, id);
+                Count(w, +1);
+                var n = words[w];
+                for (int i = 0; i + 1 < n.Count; i++) touched.Add((n[i], n[i + 1]));
+            }
+            pairCounts.Remove(pair);
+            foreach (var p in touched)
+                if (pairCounts.TryGetValue(p, out long c) && c > 0) queue.Enqueue(p, (-c, p.Item1, p.Item2));
+        }
+        return new BpeTokenizer([.. merges], specials);
+    }
+
+    static bool ContainsPair(List<int> s, (int, int) pair)
+    {
+        for (int i = 0; i + 1 < s.Count; i++) if (s[i] == pair.Item1 && s[i + 1] == pair.Item2) return true;
+        return false;
+    }
+
+    /// <summary>Replaces every occurrence of the pair, left to right: [a, a, a], (a, a) → [x, a].</summary>
+    static List<int> MergePair(List<int> s, (int, int) pair, int id)
+    {
+        var result = new List<int>(s.Count);
+        for (int i = 0; i < s.Count; i++)
+        {
+            if (i + 1 < s.Count && s[i] == pair.Item1 && s[i + 1] == pair.Item2) { result.Add(id); i++; }
+            else result.Add(s[i]);
+        }
+        return result;
+    }
+
+    public IReadOnlyList<int> Encode(string text)
+    {
+        var ids = new List<int>();
+        var parts = _specialSplit is null ? [text] : _specialSplit.Split(text);
+        foreach (string part in parts)
+        {
+            if (part.Length == 0) continue;
+            if (_special.TryGetValue(part, out int sid)) { ids.Add(sid); continue; }
+            foreach (Match m in Chunks().Matches(part)) ids.AddRange(EncodeChunk(m.Value));
+        }
+        return ids;
+    }
+
+    /// <summary>Applies the learned merges to one chunk, always the earliest-learned merge present first.</summary>
+    int[] EncodeChunk(string chunk)
+    {
+        if (_cache.TryGetValue(chunk, out var cached)) return cached;
+        var s = Encoding.UTF8.GetBytes(chunk).Select(b => (int)b).ToList();
+        while (s.Count > 1)
+        {
+            int best = int.MaxValue;
+            (int, int) bestPair = default;
+            for (int i = 0; i + 1 < s.Count; i++)
+                if (_rank.TryGetValue((s[i], s[i + 1]), out int id) && id < best) { best = id; bestPair = (s[i], s[i + 1]); }
+            if (best == int.MaxValue) break;
+            s = MergePair(s, bestPair, best);
+        }
+        var result = s.ToArray();
+        if (_cache.Count < 100_000) _cache[chunk] = result;
+        return result;
+    }
+
+    public string Decode(IEnumerable<int> ids)
+    {
+        var bytes = new List<byte>();
+        var text = new StringBuilder();
+        foreach (int id in ids)
+        {
+            if (id >= 0 && id < _bytes.Length) { bytes.AddRange(_bytes[id]); continue; }
+            var special = _special.FirstOrDefault(p => p.Value == id).Key
+                ?? throw new ArgumentOutOfRangeException(nameof(ids), $"Token id {id} is outside the vocabulary [0, {VocabSize - 1}].");
+            text.Append(Encoding.UTF8.GetString(bytes.ToArray())).Append(special);
+            bytes.Clear();
+        }
+        return text.Append(Encoding.UTF8.GetString(bytes.ToArray())).ToString();
+    }
+
+    /// <summary>The bytes a (non-special) token stands for.</summary>
+    public IReadOnlyList<byte> TokenBytes(int id) =>
+        id >= 0 && id < _bytes.Length ? _bytes[id] : throw new ArgumentOutOfRangeException(nameof(id), $"Token id {id} is not a byte or merge token (0 … {_bytes.Length - 1}).");
+
+    /// <summary>A token as readable text (bytes that are not complete UTF-8 show as �), for tables of merges.</summary>
+    public string TokenText(int id) =>
+        _special.FirstOrDefault(p => p.Value == id).Key ?? Encoding.UTF8.GetString(_bytes[id]);
+
+    /// <summary>
+    /// Saves the tokenizer as text, atomically. Format: the line "llmnb-bpe 1"; then one line per merge, in order,
+    /// "merge LEFT RIGHT" (merge i creates id 256 + i); then one line per special token, "special ID JSON-STRING".
+    /// </summary>
+    public void Save(string path)
+    {
+        string full = Path.GetFullPath(path);
+        Directory.CreateDirectory(Path.GetDirectoryName(full)!);
+        var sb = new StringBuilder().Append(FormatHeader).Append('\n');
+        foreach (var (l, r) in _merges) sb.Append("merge ").Append(l).Append(' ').Append(r).Append('\n');
+        foreach (var (s, id) in _special.OrderBy(p => p.Value)) sb.Append("special ").Append(id).Append(' ').Append(JsonSerializer.Serialize(s)).Append('\n');
+        string temp = full + $".{Environment.ProcessId}.tmp";
+        File.WriteAllText(temp, sb.ToString(), new UTF8Encoding(false));
+        File.Move(temp, full, overwrite: true);
+    }
+
+    /// <summary>Loads a tokenizer saved by <see cref="Save"/>, checking every line.</summary>
+    /// <exception cref="FileNotFoundException">No file at the path.</exception>
+    /// <exception cref="InvalidDataException">Not this format; the message names the line.</exception>
+    public static BpeTokenizer Load(string path)
+    {
+        if (!File.Exists(path)) throw new FileNotFoundException($"No tokenizer file at {path}.", path);
+        var lines = File.ReadAllLines(path);
+        if (lines.Length == 0 || lines[0] != FormatHeader)
+            throw new InvalidDataException($"{path}: not a course BPE tokenizer file (the first line must be \"{FormatHeader}\").");
+        var merges = new List<(int, int)>();
+        var specials = new List<string>();
+        for (int n = 1; n < lines.Length; n++)
+        {
+            var parts = lines[n].Split(' ', 3);
+            try
+            {
+                if (parts[0] == "merge" && parts.Length == 3 && specials.Count == 0)
+                    merges.Add((int.Parse(parts[1]), int.Parse(parts[2])));
+                else if (parts[0] == "special" && parts.Length == 3 && int.Parse(parts[1]) == 256 + merges.Count + specials.Count)
+                    specials.Add(JsonSerializer.Deserialize<string>(parts[2]) ?? throw new FormatException());
+                else if (lines[n].Length > 0)
+                    throw new FormatException();
+            }
+            catch (Exception e) when (e is FormatException or OverflowException or JsonException)
+            {
+                throw new InvalidDataException($"{path}, line {n + 1}: expected \"merge LEFT RIGHT\" or \"special ID \\\"TEXT\\\"\" (ids in order), got \"{lines[n]}\".");
+            }
+        }
+        try { return new BpeTokenizer([.. merges], specials); }
+        catch (InvalidDataException e) { throw new InvalidDataException($"{path}: {e.Message}"); }
+    }
+}
