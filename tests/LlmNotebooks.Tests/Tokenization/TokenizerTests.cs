@@ -17,6 +17,7 @@ public class TokenizerTests
 
     public static TheoryData<string> Strings() => new(TestStrings);
 
+    static readonly Gpt2Tokenizer Gpt2 = new();
     static readonly BpeTokenizer Bpe = BpeTokenizer.Train(TrainingText, 300, ["<|endoftext|>"]);
     static readonly CharTokenizer Chars = CharTokenizer.Train(string.Concat(TestStrings));
 
@@ -24,7 +25,7 @@ public class TokenizerTests
     [MemberData(nameof(Strings))]
     public void Every_tokenizer_round_trips_every_string(string text)
     {
-        foreach (ITokenizer tokenizer in new ITokenizer[] { Bpe, Chars })
+        foreach (ITokenizer tokenizer in new ITokenizer[] { Bpe, Chars, Gpt2 })
             Assert.Equal(text, tokenizer.Decode(tokenizer.Encode(text)));
     }
 
@@ -134,5 +135,15 @@ public class TokenizerTests
         var ids = chars.Encode("🙂ab");
         Assert.Equal(3, ids.Count);
         Assert.Equal("🙂", chars.Vocabulary[ids[0]]);
+    }
+
+    [Fact]
+    public void Gpt2_reference_tokenizer_gives_the_published_ids_and_costs_more_for_russian()
+    {
+        Assert.Equal(new[] { 15496, 995 }, Gpt2.Encode("Hello world"));
+        int english = Gpt2.Encode("I love neural networks").Count;
+        int russian = Gpt2.Encode("Я люблю нейросети").Count;
+        Assert.True(russian > 2 * english, $"Russian {russian} tokens vs English {english}");
+        Assert.Throws<ArgumentOutOfRangeException>(() => Gpt2.Decode([50257]));
     }
 }
