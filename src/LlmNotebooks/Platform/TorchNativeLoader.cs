@@ -59,10 +59,10 @@ public static partial class TorchNativeLoader
             }
             catch (DllNotFoundException e) { error = e.Message; }
 
-            var missing = MissingVersions().Matches(error).Select(m => m.Groups[1].Value).Distinct().ToArray();
-            if (missing.Length == 0) return null; // some other problem: TorchSharp's own error will explain it
+            var missing = PatchableVersions(error);
+            if (missing.Count == 0) return null; // some other problem: TorchSharp's own error will explain it
 
-            string copy = WritePatchedCopy(original, missing);
+            string copy = WritePatchedCopy(original, [.. missing]);
             try { NativeLibrary.Load(copy); }
             catch (DllNotFoundException e)
             {
@@ -80,6 +80,18 @@ public static partial class TorchNativeLoader
 
     [GeneratedRegex(@"version [`'](GLIBC(?:XX)?_[0-9.]+)' not found")]
     private static partial Regex MissingVersions();
+
+    /// <summary>
+    /// The libstdc++ versions a loader error reports missing, when weakening them is the whole fix; empty otherwise.
+    /// Only GLIBCXX requirements qualify (the measured case: one unused symbol needs GLIBCXX_3.4.32). A missing glibc
+    /// version (GLIBC_…) means real functions are absent, so nothing is patched and the original error stands.
+    /// Example: "… version `GLIBCXX_3.4.32' not found (required by …)" → ["GLIBCXX_3.4.32"].
+    /// </summary>
+    public static IReadOnlyList<string> PatchableVersions(string loaderError)
+    {
+        var versions = MissingVersions().Matches(loaderError).Select(m => m.Groups[1].Value).Distinct().ToArray();
+        return versions.Length > 0 && versions.All(v => v.StartsWith("GLIBCXX_", StringComparison.Ordinal)) ? versions : [];
+    }
 
     /// <summary>The shipped libLibTorchSharp.so: beside TorchSharp.dll (a build output) or in the NuGet cache.</summary>
     static string? FindShippedLibrary()

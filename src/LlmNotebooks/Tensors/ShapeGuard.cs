@@ -51,6 +51,27 @@ public static class ShapeGuard
         }
     }
 
+    /// <summary>
+    /// Checks a batch of token ids before a model embeds them: int64, shape (B, T) with 1 ≤ T ≤ <paramref name="maxLength"/>,
+    /// every id in [0, <paramref name="vocabSize"/>). <paramref name="whatIsMaxLength"/> names the limit in the error,
+    /// e.g. "the context window (BlockSize)".
+    /// </summary>
+    public static void RequireTokenIds(Tensor ids, string name, long vocabSize, long maxLength, string whatIsMaxLength = "the longest sequence this model handles")
+    {
+        ArgumentNullException.ThrowIfNull(ids, name);
+        if (ids.dim() != 2)
+            throw new ArgumentException($"Expected {name} as token ids of shape (B, T), got {Format(ids.shape)}.", name);
+        if (ids.dtype != ScalarType.Int64)
+            throw new ArgumentException($"Token ids ({name}) must be int64 (long), got {ids.dtype}.", name);
+        if (ids.numel() == 0)
+            throw new ArgumentException($"Expected at least one token in {name}, got shape {Format(ids.shape)}.", name);
+        if (ids.shape[1] > maxLength)
+            throw new ArgumentException($"The {name} has {ids.shape[1]} tokens but {whatIsMaxLength} is {maxLength}: crop it to the last {maxLength} tokens.", name);
+        long lo = ids.min().item<long>(), hi = ids.max().item<long>();
+        if (lo < 0 || hi >= vocabSize)
+            throw new ArgumentException($"Token id {(lo < 0 ? lo : hi)} in {name} is outside the vocabulary [0, {vocabSize - 1}]: was the text encoded with a different tokenizer?", name);
+    }
+
     /// <summary>Writes a shape the way the course prints it: (2, 3, 4); -1 is shown as *.</summary>
     public static string Format(IEnumerable<long> shape) => "(" + string.Join(", ", shape.Select(d => d < 0 ? "*" : d.ToString())) + ")";
 }

@@ -150,14 +150,6 @@ public sealed class EncoderDecoderTransformer : Module
             rows.Skip((int)(b * width) + 1).Take((int)width - 1).TakeWhile(id => id != eos && id != EncoderDecoderConfig.PadId).ToArray()).ToArray();
     }
 
-    static void Require(Tensor ids, string name, int vocab, int maxLength)
-    {
-        if (ids.dim() != 2 || ids.dtype != ScalarType.Int64)
-            throw new ArgumentException($"Expected {name} token ids as int64 of shape (B, length), got {ids.dtype} {ShapeGuard.Format(ids.shape)}.", name);
-        if (ids.shape[1] > maxLength)
-            throw new ArgumentException($"The {name} has {ids.shape[1]} tokens but this model handles at most {maxLength}.", name);
-        long lo = ids.min().item<long>(), hi = ids.max().item<long>();
-        if (lo < 0 || hi >= vocab)
-            throw new ArgumentException($"A {name} token id ({(lo < 0 ? lo : hi)}) is outside the vocabulary [0, {vocab - 1}].", name);
-    }
+    static void Require(Tensor ids, string name, int vocab, int maxLength) =>
+        ShapeGuard.RequireTokenIds(ids, name, vocab, maxLength, $"the longest {name} this model handles");
 }

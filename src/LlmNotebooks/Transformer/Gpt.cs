@@ -66,17 +66,6 @@ public sealed class Gpt : Module<Tensor, Tensor>
         return x.matmul(wte.weight!.T);                                              // (B, T, V): tied output layer
     }
 
-    void RequireTokens(Tensor idx)
-    {
-        if (idx.dim() != 2)
-            throw new ArgumentException($"Expected token ids of shape (B, T), got {ShapeGuard.Format(idx.shape)}.", nameof(idx));
-        if (idx.dtype != ScalarType.Int64)
-            throw new ArgumentException($"Token ids must be int64 (long), got {idx.dtype}.", nameof(idx));
-        if (idx.shape[1] > Config.BlockSize)
-            throw new ArgumentException($"The sequence has {idx.shape[1]} tokens but the context window (BlockSize) is {Config.BlockSize}: crop it to the last {Config.BlockSize} tokens.", nameof(idx));
-        if (idx.numel() == 0) throw new ArgumentException("Expected at least one token.", nameof(idx));
-        long lo = idx.min().item<long>(), hi = idx.max().item<long>();
-        if (lo < 0 || hi >= Config.VocabSize)
-            throw new ArgumentException($"Token id {(lo < 0 ? lo : hi)} is outside the vocabulary [0, {Config.VocabSize - 1}]: was the text encoded with a different tokenizer?", nameof(idx));
-    }
+    void RequireTokens(Tensor idx) =>
+        ShapeGuard.RequireTokenIds(idx, "sequence", Config.VocabSize, Config.BlockSize, "the context window (BlockSize)");
 }

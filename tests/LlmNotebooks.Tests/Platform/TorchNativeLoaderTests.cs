@@ -26,4 +26,15 @@ public class TorchNativeLoaderTests
         Assert.Equal(first, second);
         if (first is not null) Assert.Contains("original is untouched", first);
     }
+
+    [Fact]
+    public void Only_missing_libstdcxx_versions_are_patched()
+    {
+        const string cxx = "/lib/x86_64-linux-gnu/libstdc++.so.6: version `GLIBCXX_3.4.32' not found (required by /x/libLibTorchSharp.so)";
+        const string glibc = "/lib/x86_64-linux-gnu/libc.so.6: version `GLIBC_2.38' not found (required by /x/libLibTorchSharp.so)";
+        Assert.Equal(["GLIBCXX_3.4.32"], TorchNativeLoader.PatchableVersions(cxx));
+        Assert.Empty(TorchNativeLoader.PatchableVersions(glibc));                 // real functions missing: do not hide it
+        Assert.Empty(TorchNativeLoader.PatchableVersions(cxx + "\n" + glibc));
+        Assert.Empty(TorchNativeLoader.PatchableVersions("libtorch.so: cannot open shared object file"));
+    }
 }

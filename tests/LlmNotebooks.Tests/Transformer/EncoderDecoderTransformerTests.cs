@@ -64,8 +64,9 @@ public class EncoderDecoderTransformerTests
     {
         using var scope = NewDisposeScope();
         using var model = new EncoderDecoderTransformer(Small);
-        Assert.Contains("at most 6", Assert.Throws<ArgumentException>(() => model.Encode(zeros(1, 7, dtype: int64) + 1)).Message);
-        Assert.Contains("outside the vocabulary [0, 12]", Assert.Throws<ArgumentException>(() => model.Encode(tensor(new long[,] { { 1, 13 } }))).Message);
+        Assert.Contains("the longest source this model handles is 6", Assert.Throws<ArgumentException>(() => model.Encode(zeros(1, 7, dtype: int64) + 1)).Message);
+        Assert.Contains("Token id 13 in source is outside the vocabulary [0, 12]", Assert.Throws<ArgumentException>(() => model.Encode(tensor(new long[,] { { 1, 13 } }))).Message);
+        Assert.Contains("at least one token", Assert.Throws<ArgumentException>(() => model.Encode(zeros(1, 0, dtype: int64))).Message);
     }
 
     [Fact]

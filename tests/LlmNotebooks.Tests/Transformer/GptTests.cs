@@ -60,7 +60,7 @@ public class GptTests
         var e = Assert.Throws<ArgumentException>(() => gpt.forward(Tokens(1, 9, 11)));
         Assert.Contains("9 tokens but the context window (BlockSize) is 8", e.Message);
         e = Assert.Throws<ArgumentException>(() => gpt.forward(tensor(new long[] { 1, 2, 11 }).unsqueeze(0)));
-        Assert.Contains("Token id 11 is outside the vocabulary [0, 10]", e.Message);
+        Assert.Contains("Token id 11 in sequence is outside the vocabulary [0, 10]", e.Message);
         e = Assert.Throws<ArgumentException>(() => gpt.forward(tensor(new[] { 1, 2 }).unsqueeze(0)));
         Assert.Contains("int64", e.Message);
     }
