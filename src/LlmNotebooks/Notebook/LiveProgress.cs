@@ -23,7 +23,7 @@ public sealed class LiveProgress : IDisposable
     readonly DisplayedValue? _display;
     readonly TimeSpan _notebookEvery = TimeSpan.FromMilliseconds(250), _consoleEvery;
     TimeSpan? _lastShown;
-    int _step;
+    int _step, _firstStep;
     double? _loss;
     long _tokens;
     string? _note;
@@ -39,10 +39,13 @@ public sealed class LiveProgress : IDisposable
     }
 
     /// <summary>Starts reporting a loop of <paramref name="totalSteps"/> steps.</summary>
-    public static LiveProgress Start(string title, int totalSteps, TimeSpan? consoleEvery = null)
+    /// <paramref name="firstStep"/> is the number of steps already done before this call (a resumed run), so the ETA
+    /// is based on the steps done here.
+    public static LiveProgress Start(string title, int totalSteps, TimeSpan? consoleEvery = null, int firstStep = 0)
     {
         if (totalSteps <= 0) throw new ArgumentOutOfRangeException(nameof(totalSteps), $"Expected a positive number of steps, got {totalSteps}.");
-        return new LiveProgress(title, totalSteps, consoleEvery ?? TimeSpan.FromSeconds(5));
+        if (firstStep < 0 || firstStep > totalSteps) throw new ArgumentOutOfRangeException(nameof(firstStep), $"Expected 0 ≤ firstStep ≤ {totalSteps}, got {firstStep}.");
+        return new LiveProgress(title, totalSteps, consoleEvery ?? TimeSpan.FromSeconds(5)) { _firstStep = firstStep, _step = firstStep };
     }
 
     /// <summary>Records that <paramref name="step"/> (1-based) is done; <paramref name="tokens"/> are the tokens processed in it.</summary>
@@ -70,7 +73,7 @@ public sealed class LiveProgress : IDisposable
     public string Line()
     {
         var elapsed = _clock.Elapsed;
-        string eta = _step > 0 && _step < _total ? $", ETA {Time(elapsed * ((double)(_total - _step) / _step))}" : "";
+        string eta = _step > _firstStep && _step < _total ? $", ETA {Time(elapsed * ((double)(_total - _step) / (_step - _firstStep)))}" : "";
         string loss = _loss is double l ? $" loss {l.ToString("F4", CultureInfo.InvariantCulture)}" : "";
         string speed = _tokens > 0 && elapsed.TotalSeconds > 0 ? $" · {Rate(_tokens / elapsed.TotalSeconds)} tok/s" : "";
         string note = _note is null ? "" : $" · {_note}";

@@ -1,6 +1,7 @@
 using LlmNotebooks.Tensors;
 using TorchSharp;
-using TorchSharp.PyBridge;
+using System.Text.Json;
+using LlmNotebooks.Transformer;
 using static TorchSharp.torch;
 
 namespace LlmNotebooks.Training;
@@ -12,40 +13,62 @@ namespace LlmNotebooks.Training;
 /// </summary>
 public static class Checkpoint
 {
-    /// <summary>Writes the module's state (parameters and persistent buffers) to <paramref name="path"/>.</summary>
-    public static void Save(nn.Module module, string path)
+    /// <summary>Tensors whose names start with this belong to a trainer's optimizer, not to the model; <see cref="Load"/> skips them.</summary>
+    public const string OptimizerPrefix = "optimizer.";
+
+    /// <summary>Metadata key under which <see cref="Save(Gpt, string, IReadOnlyDictionary{string, string}?)"/> stores the model's <see cref="GptConfig"/> as JSON.</summary>
+    public const string GptConfigKey = "gpt_config";
+
+    /// <summary>Writes the module's state (parameters and persistent buffers), plus optional string metadata, to <paramref name="path"/>.</summary>
+    public static void Save(nn.Module module, string path, IReadOnlyDictionary<string, string>? metadata = null) =>
+        SafetensorsFile.Write(path, module.state_dict(), metadata);
+
+    /// <summary>Writes a GPT's weights with its config in the file's metadata, so <see cref="LoadGpt"/> can rebuild it from the file alone.</summary>
+    public static void Save(Gpt model, string path, IReadOnlyDictionary<string, string>? metadata = null)
     {
-        string full = Path.GetFullPath(path);
-        Directory.CreateDirectory(Path.GetDirectoryName(full)!);
-        string temp = full + $".{Environment.ProcessId}.tmp";
-        try
-        {
-            Safetensors.SaveStateDict(temp, module.state_dict());
-            File.Move(temp, full, overwrite: true);
-        }
-        finally { if (File.Exists(temp)) File.Delete(temp); }
+        var all = new Dictionary<string, string>(metadata ?? new Dictionary<string, string>()) { [GptConfigKey] = JsonSerializer.Serialize(model.Config) };
+        SafetensorsFile.Write(path, model.state_dict(), all);
+    }
+
+    /// <summary>The <see cref="GptConfig"/> stored in a checkpoint written by <see cref="Save(Gpt, string, IReadOnlyDictionary{string, string}?)"/> or by a <see cref="Trainer"/>.</summary>
+    public static GptConfig ReadGptConfig(string path)
+    {
+        var metadata = SafetensorsFile.ReadMetadata(path);
+        if (!metadata.TryGetValue(GptConfigKey, out var json))
+            throw new InvalidDataException($"{path} holds no GPT config in its metadata. Was it saved with Checkpoint.Save(gpt, path) or by a Trainer?");
+        try { return JsonSerializer.Deserialize<GptConfig>(json) ?? throw new JsonException("null"); }
+        catch (JsonException e) { throw new InvalidDataException($"{path}: the stored GPT config is not valid ({e.Message}).", e); }
+    }
+
+    /// <summary>Builds a <see cref="Gpt"/> from the config stored in the file and loads its weights (checked as in <see cref="Load"/>).</summary>
+    public static Gpt LoadGpt(string path)
+    {
+        var model = new Gpt(ReadGptConfig(path));
+        try { Load(model, path); return model; }
+        catch { model.Dispose(); throw; }
     }
 
     /// <summary>
-    /// Loads weights saved by <see cref="Save"/> into <paramref name="module"/>, after checking that the file exists, is
-    /// a readable safetensors file, and holds exactly the module's tensors with the same shapes.
+    /// Loads weights saved by <see cref="Save(nn.Module, string, IReadOnlyDictionary{string, string}?)"/> (or a trainer
+    /// checkpoint, whose optimizer tensors are skipped) into <paramref name="module"/>, after checking that the file exists,
+    /// is a readable safetensors file, and holds exactly the module's tensors with the same shapes and dtypes.
     /// </summary>
     /// <exception cref="FileNotFoundException">No file at the path.</exception>
     /// <exception cref="InvalidDataException">Unreadable file, or names/shapes that do not match the module.</exception>
     public static void Load(nn.Module module, string path)
     {
-        if (!File.Exists(path)) throw new FileNotFoundException($"No checkpoint at {path}.", path);
+        if (!File.Exists(path)) throw new FileNotFoundException($"No checkpoint at {Path.GetFullPath(path)}.", path);
         Dictionary<string, Tensor> loaded;
-        try { loaded = Safetensors.LoadStateDict(path); }
-        catch (Exception e) when (e is not OutOfMemoryException)
+        try { loaded = SafetensorsFile.ReadTensors(path); }
+        catch (InvalidDataException e)
         {
-            throw new InvalidDataException($"{path} is not a readable safetensors checkpoint ({e.Message}). Was it written completely, by Checkpoint.Save?", e);
+            throw new InvalidDataException($"{e.Message} Expected a checkpoint written by Checkpoint.Save.", e);
         }
         try
         {
             var expected = module.state_dict();
             var missing = expected.Keys.Except(loaded.Keys).ToList();
-            var unexpected = loaded.Keys.Except(expected.Keys).ToList();
+            var unexpected = loaded.Keys.Where(k => !k.StartsWith(OptimizerPrefix, StringComparison.Ordinal)).Except(expected.Keys).ToList();
             if (missing.Count > 0 || unexpected.Count > 0)
                 throw new InvalidDataException($"{path} does not match this model: missing [{string.Join(", ", missing.Take(5))}], " +
                                                $"unexpected [{string.Join(", ", unexpected.Take(5))}]. Was it saved from a different architecture or config?");

@@ -1,0 +1,115 @@
+using System.Buffers.Binary;
+using System.Text;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using TorchSharp.PyBridge;
+using static TorchSharp.torch;
+
+namespace LlmNotebooks.Training;
+
+/// <summary>
+/// Reading and writing safetensors files: an 8-byte little-endian header length, a JSON header (each tensor's dtype,
+/// shape and byte range, plus an optional "__metadata__" map of strings), then the raw tensor bytes. Nothing in the
+/// file is executed when it is read, which is why the course stores every checkpoint this way.
+/// The tensors are written and read by TorchSharp.PyBridge; this class adds the "__metadata__" map (where the course
+/// keeps a model's config and a trainer's step) and atomic writes.
+/// </summary>
+public static class SafetensorsFile
+{
+    /// <summary>
+    /// Writes <paramref name="tensors"/> and <paramref name="metadata"/> to <paramref name="path"/> atomically: into a
+    /// temporary file beside it, then renamed over it, so an existing file is only ever replaced by a complete one.
+    /// </summary>
+    public static void Write(string path, IReadOnlyDictionary<string, Tensor> tensors, IReadOnlyDictionary<string, string>? metadata = null)
+    {
+        string full = Path.GetFullPath(path);
+        if (Directory.Exists(full)) throw new IOException($"{full} is a folder; expected a file path such as {Path.Combine(full, "model.safetensors")}.");
+        Directory.CreateDirectory(Path.GetDirectoryName(full)!);
+        string temp = full + $".{Environment.ProcessId}.{Guid.NewGuid():N}.tmp";
+        try
+        {
+            Safetensors.SaveStateDict(temp, tensors.ToDictionary(p => p.Key, p => p.Value));
+            if (metadata is { Count: > 0 }) AddMetadata(temp, metadata);
+            File.Move(temp, full, overwrite: true);
+        }
+        finally { if (File.Exists(temp)) File.Delete(temp); }
+    }
+
+    /// <summary>Reads every tensor of the file (the caller disposes them). Errors say which file is unreadable and why.</summary>
+    public static Dictionary<string, Tensor> ReadTensors(string path)
+    {
+        RequireFile(path);
+        ReadHeader(path);   // a clear error for a truncated or foreign file before the reader sees it
+        try { return Safetensors.LoadStateDict(path); }
+        catch (Exception e) when (e is not OutOfMemoryException)
+        {
+            throw new InvalidDataException($"{path} is not a readable safetensors file ({e.Message}). Was it written completely?", e);
+        }
+    }
+
+    /// <summary>The "__metadata__" map of the file (empty when it has none).</summary>
+    public static IReadOnlyDictionary<string, string> ReadMetadata(string path)
+    {
+        RequireFile(path);
+        var header = ReadHeader(path);
+        var result = new Dictionary<string, string>();
+        if (header["__metadata__"] is JsonObject meta)
+            foreach (var (key, value) in meta)
+                result[key] = value?.GetValueKind() == JsonValueKind.String ? value.GetValue<string>() : value?.ToJsonString() ?? "";
+        return result;
+    }
+
+    static void RequireFile(string path)
+    {
+        if (Directory.Exists(path)) throw new FileNotFoundException($"{Path.GetFullPath(path)} is a folder, not a safetensors file.", path);
+        if (!File.Exists(path)) throw new FileNotFoundException($"No file at {Path.GetFullPath(path)}.", path);
+    }
+
+    static JsonObject ReadHeader(string path)
+    {
+        using var stream = File.OpenRead(path);
+        Span<byte> lengthBytes = stackalloc byte[8];
+        if (stream.ReadAtLeast(lengthBytes, 8, throwOnEndOfStream: false) < 8)
+            throw new InvalidDataException($"{path} is too short to be a safetensors file ({stream.Length} bytes). Was it written completely?");
+        ulong length = BinaryPrimitives.ReadUInt64LittleEndian(lengthBytes);
+        if (length == 0 || length > 100_000_000 || (long)length > stream.Length - 8)
+            throw new InvalidDataException($"{path} is not a safetensors file: its header length ({length}) does not fit the file ({stream.Length} bytes).");
+        var bytes = new byte[length];
+        stream.ReadExactly(bytes);
+        try
+        {
+            return JsonNode.Parse(bytes) as JsonObject ?? throw new InvalidDataException($"{path}: the safetensors header is not a JSON object.");
+        }
+        catch (JsonException e)
+        {
+            throw new InvalidDataException($"{path} is not a safetensors file: its header is not valid JSON ({e.Message}).", e);
+        }
+    }
+
+    /// <summary>Rewrites the header with a "__metadata__" entry; the tensor bytes (and their offsets) stay as they are.</summary>
+    static void AddMetadata(string path, IReadOnlyDictionary<string, string> metadata)
+    {
+        var header = ReadHeader(path);
+        long oldLength = 8 + (long)BinaryPrimitives.ReadUInt64LittleEndian(File.ReadAllBytes(path).AsSpan(0, 8));
+        var meta = new JsonObject();
+        foreach (var (key, value) in metadata.OrderBy(p => p.Key, StringComparer.Ordinal)) meta[key] = value;
+        header["__metadata__"] = meta;
+        var json = Encoding.UTF8.GetBytes(header.ToJsonString());
+        int padded = (json.Length + 7) / 8 * 8;                       // the spec pads the header with spaces to 8 bytes
+        var newHeader = new byte[8 + padded];
+        BinaryPrimitives.WriteUInt64LittleEndian(newHeader, (ulong)padded);
+        json.CopyTo(newHeader, 8);
+        for (int i = 8 + json.Length; i < newHeader.Length; i++) newHeader[i] = (byte)' ';
+
+        string rewritten = path + ".meta";
+        using (var output = File.Create(rewritten))
+        using (var input = File.OpenRead(path))
+        {
+            output.Write(newHeader);
+            input.Seek(oldLength, SeekOrigin.Begin);
+            input.CopyTo(output);
+            output.Flush(flushToDisk: true);
+        }
+        File.Move(rewritten, path, overwrite: true);
+    }
+}

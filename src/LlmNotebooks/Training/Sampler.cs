@@ -1,0 +1,121 @@
+using LlmNotebooks.Tokenization;
+using LlmNotebooks.Transformer;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace LlmNotebooks.Training;
+
+/// <summary>
+/// How the next token is chosen from the model's scores. <paramref name="Temperature"/> divides the logits before the
+/// softmax: 0 means greedy (always the most likely token), below 1 sharpens the distribution, above 1 flattens it.
+/// <paramref name="TopK"/> keeps only the k most likely tokens; <paramref name="TopP"/> keeps the smallest set of most
+/// likely tokens whose probabilities add up to at least p (nucleus sampling). The rest get probability 0.
+/// </summary>
+public sealed record SamplingOptions(double Temperature = 1.0, int? TopK = null, double? TopP = null)
+{
+    public static SamplingOptions Greedy { get; } = new(0);
+
+    public void Validate()
+    {
+        if (Temperature < 0 || double.IsNaN(Temperature)) throw new ArgumentException($"Temperature must be ≥ 0 (0 = greedy), got {Temperature}.");
+        if (TopK is <= 0) throw new ArgumentException($"TopK must be positive, got {TopK}.");
+        if (TopP is { } p && !(p > 0 && p <= 1)) throw new ArgumentException($"TopP must be in (0, 1], got {p}.");
+    }
+}
+
+/// <summary>
+/// Text generation with a trained <see cref="Gpt"/>: repeatedly read the last BlockSize tokens, turn the scores for the
+/// next token into probabilities (temperature, top-k, top-p), pick one, append it. A seed makes sampling repeatable.
+/// </summary>
+public static class Sampler
+{
+    /// <summary>
+    /// The distribution over the next token after <paramref name="context"/>, shape (V), after temperature, top-k and
+    /// top-p (greedy gives a one-hot vector). Only the last BlockSize tokens of the context are read.
+    /// </summary>
+    public static Tensor NextTokenProbabilities(Gpt model, IReadOnlyList<int> context, SamplingOptions? options = null)
+    {
+        options ??= new SamplingOptions();
+        options.Validate();
+        if (context.Count == 0) throw new ArgumentException("The context is empty: give at least one token (e.g. a prompt, or the end-of-text token).", nameof(context));
+        using var scope = NewDisposeScope();
+        bool wasTraining = model.training;
+        model.eval();
+        try
+        {
+            using var _ = no_grad();
+            var window = context.Skip(Math.Max(0, context.Count - model.Config.BlockSize)).Select(t => (long)t).ToArray();
+            var logits = model.forward(tensor(window, dtype: int64).unsqueeze(0))[0, -1].to(float64);   // (V)
+            return Filter(logits, options).MoveToOuterDisposeScope();
+        }
+        finally { if (wasTraining) model.train(); }
+    }
+
+    /// <summary>Turns logits (V) into the sampling distribution that <paramref name="options"/> describe.</summary>
+    public static Tensor Filter(Tensor logits, SamplingOptions options)
+    {
+        using var scope = NewDisposeScope();
+        long V = logits.shape[0];
+        if (options.Temperature == 0)
+            return nn.functional.one_hot(logits.argmax(), V).to(float64).MoveToOuterDisposeScope();
+        var probs = softmax(logits.to(float64) / options.Temperature, 0);
+        var (sorted, order) = probs.sort(descending: true);
+        var keep = ones(V, dtype: @bool);
+        if (options.TopK is int k && k < V) keep[TensorIndex.Slice(k)] = false;
+        if (options.TopP is double p && p < 1)
+        {
+            var before = sorted.cumsum(0) - sorted;                        // probability of the tokens ranked above
+            keep = keep.logical_and(before < p);                            // keep until the nucleus reaches p
+        }
+        var kept = zeros_like(probs).scatter(0, order, sorted * keep.to(float64));
+        return (kept / kept.sum()).MoveToOuterDisposeScope();
+    }
+
+    /// <summary>
+    /// Appends up to <paramref name="maxNewTokens"/> sampled tokens to <paramref name="prompt"/> and returns only the new
+    /// ones; stops early after <paramref name="stopToken"/> (not included).
+    /// </summary>
+    public static IReadOnlyList<int> Generate(Gpt model, IReadOnlyList<int> prompt, int maxNewTokens, SamplingOptions? options = null, long seed = 0, int? stopToken = null)
+    {
+        if (maxNewTokens < 0) throw new ArgumentOutOfRangeException(nameof(maxNewTokens), $"Expected ≥ 0 new tokens, got {maxNewTokens}.");
+        options ??= new SamplingOptions();
+        var tokens = prompt.ToList();
+        var added = new List<int>();
+        using var generator = new Generator(unchecked((ulong)seed));
+        for (int i = 0; i < maxNewTokens; i++)
+        {
+            using var probs = NextTokenProbabilities(model, tokens, options);
+            int next;
+            if (options.Temperature == 0) next = (int)probs.argmax().item<long>();
+            else
+            {
+                using var pick = multinomial(probs, 1, generator: generator);
+                next = (int)pick.item<long>();
+            }
+            if (next == stopToken) break;
+            tokens.Add(next);
+            added.Add(next);
+        }
+        return added;
+    }
+
+    /// <summary>Encodes <paramref name="prompt"/>, generates, and returns the prompt followed by the generated text.</summary>
+    public static string Generate(Gpt model, ITokenizer tokenizer, string prompt, int maxNewTokens, SamplingOptions? options = null, long seed = 0, int? stopToken = null)
+    {
+        var ids = tokenizer.Encode(prompt);
+        return prompt + tokenizer.Decode(Generate(model, ids, maxNewTokens, options, seed, stopToken));
+    }
+
+    /// <summary>The <paramref name="count"/> most likely next tokens after <paramref name="prompt"/> with their probabilities (temperature 1, no filtering).</summary>
+    public static IReadOnlyList<(int Token, string Text, double Probability)> TopNextTokens(Gpt model, ITokenizer tokenizer, string prompt, int count = 10)
+    {
+        using var probs = NextTokenProbabilities(model, tokenizer.Encode(prompt));
+        var (values, indices) = probs.topk(count);
+        using (values) using (indices)
+        {
+            var p = values.data<double>().ToArray();
+            var ids = indices.data<long>().ToArray();
+            return ids.Select((id, i) => ((int)id, tokenizer.Decode([(int)id]), p[i])).ToList();
+        }
+    }
+}
