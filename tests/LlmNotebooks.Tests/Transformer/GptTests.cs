@@ -96,7 +96,7 @@ public class GptTests
 
             string corrupt = Path.Combine(dir, "corrupt.safetensors");
             File.WriteAllBytes(corrupt, [1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
-            Assert.Contains("not a readable safetensors", Assert.Throws<InvalidDataException>(() => Checkpoint.Load(gpt, corrupt)).Message);
+            Assert.Contains("not a safetensors file", Assert.Throws<InvalidDataException>(() => Checkpoint.Load(gpt, corrupt)).Message);
 
             string wider = Path.Combine(dir, "wider.safetensors");
             using (var other = new Gpt(GptConfig.Tiny with { Channels = 32 })) Checkpoint.Save(other, wider);
