@@ -121,6 +121,52 @@ public sealed partial class BpeTokenizer : ITokenizer
         return new BpeTokenizer([.. merges], specials);
     }
 
+    /// <summary>
+    /// The textbook baseline that <see cref="Train"/> improves on: before every merge, count every adjacent pair of every
+    /// distinct chunk again from scratch. It learns exactly the same merges (same tie-breaking) but each merge costs a
+    /// pass over the whole text, so it is only here to be timed against the incremental version.
+    /// </summary>
+    public static BpeTokenizer TrainByRecounting(string text, int vocabSize, IEnumerable<string>? specialTokens = null)
+    {
+        var specials = (specialTokens ?? []).Distinct().ToArray();
+        if (vocabSize < 256 + specials.Length)
+            throw new ArgumentOutOfRangeException(nameof(vocabSize), $"The vocabulary needs at least 256 byte tokens plus {specials.Length} special tokens; got {vocabSize}.");
+        var chunkCounts = new Dictionary<string, long>();
+        foreach (var part in specials.Length == 0 ? [text] : new BpeTokenizer([], specials)._specialSplit!.Split(text).Where(p => !specials.Contains(p)))
+            foreach (Match m in Chunks().Matches(part))
+                chunkCounts[m.Value] = chunkCounts.GetValueOrDefault(m.Value) + 1;
+        var words = chunkCounts.Keys.Select(w => Encoding.UTF8.GetBytes(w).Select(b => (int)b).ToList()).ToList();
+        var counts = chunkCounts.Values.ToArray();
+        var merges = new List<(int, int)>();
+        while (256 + merges.Count < vocabSize - specials.Length)
+        {
+            var pairs = new Dictionary<(int, int), long>();
+            for (int w = 0; w < words.Count; w++)
+                for (int i = 0; i + 1 < words[w].Count; i++)
+                    pairs[(words[w][i], words[w][i + 1])] = pairs.GetValueOrDefault((words[w][i], words[w][i + 1])) + counts[w];
+            if (pairs.Count == 0) break;
+            var best = pairs.First();
+            foreach (var p in pairs)
+                if (p.Value > best.Value || (p.Value == best.Value && p.Key.CompareTo(best.Key) < 0)) best = p;
+            int id = 256 + merges.Count;
+            merges.Add(best.Key);
+            for (int w = 0; w < words.Count; w++) if (ContainsPair(words[w], best.Key)) words[w] = MergePair(words[w], best.Key, id);
+        }
+        return new BpeTokenizer([.. merges], specials);
+    }
+
+    /// <summary>
+    /// The same tokenizer with a smaller vocabulary: BPE merges are learned in order, so the first
+    /// <c>vocabSize − 256 − specials</c> merges are exactly what training to <paramref name="vocabSize"/> would learn.
+    /// </summary>
+    public BpeTokenizer Truncate(int vocabSize)
+    {
+        int merges = vocabSize - 256 - _special.Count;
+        if (merges < 0 || merges > _merges.Length)
+            throw new ArgumentOutOfRangeException(nameof(vocabSize), $"Expected a vocabulary between {256 + _special.Count} and {VocabSize}, got {vocabSize}.");
+        return new BpeTokenizer(_merges[..merges], _special.OrderBy(p => p.Value).Select(p => p.Key));
+    }
+
     static bool ContainsPair(List<int> s, (int, int) pair)
     {
         for (int i = 0; i + 1 < s.Count; i++) if (s[i] == pair.Item1 && s[i + 1] == pair.Item2) return true;

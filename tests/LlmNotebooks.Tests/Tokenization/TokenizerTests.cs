@@ -60,6 +60,19 @@ public class TokenizerTests
     {
         var fast = BpeTokenizer.Train(TrainingText, 330).Merges;
         Assert.Equal(NaiveMerges(TrainingText, 330 - 256), fast);
+        Assert.Equal(fast, BpeTokenizer.TrainByRecounting(TrainingText, 330).Merges);
+    }
+
+    [Fact]
+    public void A_truncated_tokenizer_is_the_one_trained_to_the_smaller_size()
+    {
+        var big = BpeTokenizer.Train(TrainingText, 330, ["<|endoftext|>"]);
+        var small = BpeTokenizer.Train(TrainingText, 300, ["<|endoftext|>"]);
+        var cut = big.Truncate(300);
+        Assert.Equal(small.Merges, cut.Merges);
+        Assert.Equal(small.SpecialTokens, cut.SpecialTokens);
+        Assert.Equal(small.Encode(TrainingText + "<|endoftext|>"), cut.Encode(TrainingText + "<|endoftext|>"));
+        Assert.Throws<ArgumentOutOfRangeException>(() => big.Truncate(400));
     }
 
     /// <summary>The textbook algorithm: recount every pair of every chunk before each merge.</summary>
