@@ -32,6 +32,12 @@ public sealed record GptConfig(int VocabSize, int BlockSize, int Layers, int Hea
         return V * C + T * C + L * perLayer + 2 * C;
     }
 
+    /// <summary>
+    /// Parameters outside the embeddings (token and position tables): the count scaling laws use as N (Kaplan et al. 2020),
+    /// because embedding tables grow with the vocabulary without adding computation per token.
+    /// </summary>
+    public long NonEmbeddingParameterCount() => ParameterCount() - (long)VocabSize * Channels - (long)BlockSize * Channels;
+
     /// <summary>Throws when the configuration cannot build a model, saying which field is wrong.</summary>
     public void Validate()
     {
