@@ -32,6 +32,10 @@ public static partial class Plot
     public static GenericChart Bars(string title, IEnumerable<string> labels, IEnumerable<double> values, string yTitle = "")
         => Style(CsChart.Column<double, string, string>(values: values, Keys: labels.ToArray()), title, "", yTitle);
 
+    /// <summary>Bars for several series side by side, one group per label (e.g. a model's probabilities beside the true ones).</summary>
+    public static GenericChart GroupedBars(string title, IReadOnlyList<string> labels, string yTitle, params (string Name, IEnumerable<double> Values)[] series)
+        => Style(CsChart.Combine(series.Select(s => CsChart.Column<double, string, string>(values: s.Values, Keys: labels.ToArray(), Name: s.Name))), title, "", yTitle);
+
     /// <summary>
     /// Training (and optionally validation) loss against step, with an optional horizontal floor such as the
     /// entropy of the data, below which no model can go.
@@ -44,6 +48,18 @@ public static partial class Plot
         if (floor is double f && train.Count > 0)
             charts.Add(CsChart.Line<int, double, string>(x: [train[0].Step, train[^1].Step], y: [f, f], Name: $"floor {f:G4}"));
         return Style(CsChart.Combine(charts), title, "step", "loss");
+    }
+
+    /// <summary>
+    /// The loss curves of a <see cref="LlmNotebooks.Training.Trainer"/> run: the training loss (a moving average over
+    /// <paramref name="smooth"/> steps, since single batches are noisy), the validation loss, and an optional floor.
+    /// </summary>
+    public static GenericChart LossCurves(LlmNotebooks.Training.TrainingHistory history, double? floor = null, string title = "Loss", int smooth = 20)
+    {
+        var losses = history.Train.Select(s => s.Loss).ToArray();
+        var train = history.Train.Select((s, i) => (s.Step + 1, losses[Math.Max(0, i - smooth + 1)..(i + 1)].Average())).ToList();
+        var validation = history.Validation.Select(v => (v.Step, v.Loss)).ToList();
+        return LossCurves(train, validation, floor, title);
     }
 
     /// <summary>

@@ -122,21 +122,24 @@ public sealed partial class BpeTokenizer : ITokenizer
     }
 
     /// <summary>
-    /// The textbook baseline that <see cref="Train"/> improves on: before every merge, count every adjacent pair of every
-    /// distinct chunk again from scratch. It learns exactly the same merges (same tie-breaking) but each merge costs a
-    /// pass over the whole text, so it is only here to be timed against the incremental version.
+    /// The textbook baseline that <see cref="Train"/> improves on: before every merge, count every adjacent pair again
+    /// from scratch, over every chunk of the text (or, with <paramref name="deduplicateChunks"/>, over each distinct
+    /// chunk once, weighted by how often it occurs). It learns exactly the same merges (same tie-breaking), but each
+    /// merge costs a pass over the whole text, so it is only here to be timed against the incremental version.
     /// </summary>
-    public static BpeTokenizer TrainByRecounting(string text, int vocabSize, IEnumerable<string>? specialTokens = null)
+    public static BpeTokenizer TrainByRecounting(string text, int vocabSize, IEnumerable<string>? specialTokens = null, bool deduplicateChunks = false)
     {
         var specials = (specialTokens ?? []).Distinct().ToArray();
         if (vocabSize < 256 + specials.Length)
             throw new ArgumentOutOfRangeException(nameof(vocabSize), $"The vocabulary needs at least 256 byte tokens plus {specials.Length} special tokens; got {vocabSize}.");
-        var chunkCounts = new Dictionary<string, long>();
+        var chunks = new List<string>();
         foreach (var part in specials.Length == 0 ? [text] : new BpeTokenizer([], specials)._specialSplit!.Split(text).Where(p => !specials.Contains(p)))
-            foreach (Match m in Chunks().Matches(part))
-                chunkCounts[m.Value] = chunkCounts.GetValueOrDefault(m.Value) + 1;
-        var words = chunkCounts.Keys.Select(w => Encoding.UTF8.GetBytes(w).Select(b => (int)b).ToList()).ToList();
-        var counts = chunkCounts.Values.ToArray();
+            foreach (Match m in Chunks().Matches(part)) chunks.Add(m.Value);
+        var groups = deduplicateChunks
+            ? chunks.GroupBy(c => c, StringComparer.Ordinal).Select(g => (Chunk: g.Key, Count: (long)g.Count())).ToList()
+            : chunks.Select(c => (Chunk: c, Count: 1L)).ToList();
+        var words = groups.Select(g => Encoding.UTF8.GetBytes(g.Chunk).Select(b => (int)b).ToList()).ToList();
+        var counts = groups.Select(g => g.Count).ToArray();
         var merges = new List<(int, int)>();
         while (256 + merges.Count < vocabSize - specials.Length)
         {

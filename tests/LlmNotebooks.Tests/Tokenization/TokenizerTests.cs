@@ -61,6 +61,7 @@ public class TokenizerTests
         var fast = BpeTokenizer.Train(TrainingText, 330).Merges;
         Assert.Equal(NaiveMerges(TrainingText, 330 - 256), fast);
         Assert.Equal(fast, BpeTokenizer.TrainByRecounting(TrainingText, 330).Merges);
+        Assert.Equal(fast, BpeTokenizer.TrainByRecounting(TrainingText, 330, deduplicateChunks: true).Merges);
     }
 
     [Fact]
