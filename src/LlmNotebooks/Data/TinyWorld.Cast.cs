@@ -122,19 +122,19 @@ public static partial class TinyWorld
         Both Syl() => Syllables[rng.Below(Syllables.Length)];
         T Any<T>(IReadOnlyList<T> items) => items[rng.Below(items.Count)];
 
-        var rivers = Enumerable.Range(0, 16).Select(_ =>
+        var rivers = Enumerable.Range(0, 20).Select(_ =>
         {
             var name = Unique(() => { var (x, y) = (Syl(), Syl()); return Capitalize(new Both(x.En + y.En + "a", x.Ru + y.Ru + "а")); });
             return new River(name, 20 + 5 * rng.Below(60), Any(Seas), Any(Fish));
         }).ToList();
-        var towns = Enumerable.Range(0, 120).Select(_ =>
+        var towns = Enumerable.Range(0, 150).Select(_ =>
         {
             var name = Unique(() => { var (s, e) = (Syl(), Any(TownEndings)); return Capitalize(new Both(s.En + e.En, s.Ru + e.Ru)); });
             int p1 = rng.Below(Products.Length), p2 = (p1 + 1 + rng.Below(Products.Length - 1)) % Products.Length;
             int population = rng.Below(3) switch { 0 => 300 + 100 * rng.Below(20), 1 => 2_000 + 100 * rng.Below(80), _ => 10_000 + 500 * rng.Below(70) };
             return new Town(name, Any(rivers), population, Products[p1], Products[p2], Any(Landmarks), 900 + rng.Below(900));
         }).ToList();
-        var creatures = Enumerable.Range(0, 60).Select(_ =>
+        var creatures = Enumerable.Range(0, 80).Select(_ =>
         {
             var name = Unique(() => { var (x, y) = (Syl(), Syl()); return new Both(x.En + y.En, x.Ru + y.Ru); });
             return new Creature(name, Any(Sizes), Any(Colors), Any(CreatureFoods), Any(Homes), Any(Tempers));
@@ -142,7 +142,7 @@ public static partial class TinyWorld
         var people = new List<Person>();
         var fullNames = new HashSet<string>(StringComparer.Ordinal);
         var families = Enumerable.Range(0, 60).Select(_ => Unique(() => { var (s, e) = (Syl(), Any(FamilyEndings)); return Capitalize(new Both(s.En + e.En, s.Ru + e.Ru)); })).ToList();
-        while (people.Count < 300)
+        while (people.Count < 360)
         {
             bool female = rng.Below(2) == 0;
             var first = Any(female ? FemaleNames : MaleNames);

@@ -27,16 +27,16 @@ public static partial class TinyWorld
         public string NearDuplicate(CorpusDocument source)
         {
             string text = source.Text;
-            int edits = 1 + s.Below(3);
+            // Small edits: one per 20 words at most (up to three), so that the copy stays a copy.
+            int words = text.Split(' ').Length, edits = 1 + s.Below(Math.Clamp(words / 20, 1, 3));
             for (int e = 0; e < edits || text == source.Text; e++)
-                text = s.Below(6) switch
+                text = s.Below(5) switch
                 {
                     0 => ReplaceWord(text),
                     1 => SwapWords(text),
                     2 => ChangeNumber(text),
                     3 => Punctuation(text),
-                    4 => text + " " + Any(source.Language == "ru" ? RussianTails : EnglishTails),
-                    _ => ReplaceWord(ReplaceWord(text)),
+                    _ => text + " " + Any(source.Language == "ru" ? RussianTails : EnglishTails),
                 };
             return text;
         }

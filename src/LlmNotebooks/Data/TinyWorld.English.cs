@@ -35,11 +35,11 @@ public static partial class TinyWorld
             var residents = cast.Residents[t];
             return Entry(
                 s.Pick($"{n} is {A(size)} on the {r} River.", $"The {size} of {n} lies on the {r} River.", $"{n} stands on the banks of the {r} River."),
-                (0.8, () => s.Pick($"About {Number(t.Population)} people live there.", $"It is home to about {Number(t.Population)} people.", $"Around {Number(t.Population)} people live in {n}.")),
-                (0.8, () => s.Pick($"It is known for its {t.Product1.En} and its {t.Product2.En}.", $"The town is famous for its {t.Product1.En} and {t.Product2.En}.", $"People come to {n} to buy {t.Product1.En} and {t.Product2.En}.")),
-                (0.7, () => s.Pick($"The town has {t.Landmark.En}.", $"In the middle of {n} there is {t.Landmark.En}.", $"Visitors like to see {t.Landmark.En} there.")),
-                (0.6, () => s.Pick($"It was founded in the year {t.Founded}.", $"{n} was built in {t.Founded}.")),
-                (0.6, residents.Count == 0 ? null : () => { var p = s.Pick(residents); return $"{p.Name.En} lives here and {PersonRole(p)}."; }));
+                (0.9, () => s.Pick($"About {Number(t.Population)} people live there.", $"It is home to about {Number(t.Population)} people.", $"Around {Number(t.Population)} people live in {n}.")),
+                (0.9, () => s.Pick($"It is known for its {t.Product1.En} and its {t.Product2.En}.", $"The town is famous for its {t.Product1.En} and {t.Product2.En}.", $"People come to {n} to buy {t.Product1.En} and {t.Product2.En}.")),
+                (0.85, () => s.Pick($"The town has {t.Landmark.En}.", $"In the middle of {n} there is {t.Landmark.En}.", $"Visitors like to see {t.Landmark.En} there.")),
+                (0.75, () => s.Pick($"It was founded in the year {t.Founded}.", $"{n} was built in {t.Founded}.")),
+                (0.75, residents.Count == 0 ? null : () => { var p = s.Pick(residents); return $"{p.Name.En} lives here and {PersonRole(p)}."; }));
         }
 
         string PersonRole(Person p) => p.Student ? $"goes to the {cast.School.En} School of Magic" : $"works as {A(p.Job!.Value.En)}";
@@ -50,10 +50,10 @@ public static partial class TinyWorld
             var towns = cast.TownsOn[r];
             return Entry(
                 s.Pick($"The {n} is a river that flows into the {r.Sea.En}.", $"The {n} River runs to the {r.Sea.En}.", $"The {n} River ends in the {r.Sea.En}."),
-                (0.8, () => s.Pick($"It is {r.Miles} miles long.", $"The river is {r.Miles} miles long.")),
-                (0.7, () => s.Pick($"Many {r.Fish.En} live in its water.", $"Fishers catch {r.Fish.En} in the {n}.")),
-                (0.6, towns.Count == 0 ? null : () => { var t = s.Pick(towns); return s.Pick($"The town of {t.Name.En} is on its banks.", $"{t.Name.En} lies on this river."); }),
-                (0.5, () => s.Pick("In spring the water is high and fast.", "In summer children swim in it.", "In winter it sometimes freezes.")));
+                (0.9, () => s.Pick($"It is {r.Miles} miles long.", $"The river is {r.Miles} miles long.")),
+                (0.85, () => s.Pick($"Many {r.Fish.En} live in its water.", $"Fishers catch {r.Fish.En} in the {n}.")),
+                (0.75, towns.Count == 0 ? null : () => { var t = s.Pick(towns); return s.Pick($"The town of {t.Name.En} is on its banks.", $"{t.Name.En} lies on this river."); }),
+                (0.65, () => s.Pick("In spring the water is high and fast.", "In summer children swim in it.", "In winter it sometimes freezes.")));
         }
 
         public string CreatureEntry(Creature c)
@@ -61,11 +61,11 @@ public static partial class TinyWorld
             string n = c.Name.En;
             return Entry(
                 s.Pick($"The {n} is a small animal that lives in the {c.Home.En}.", $"{Capitalize(A(n))} is a wild animal of the {c.Home.En}.", $"The {n} lives in the {c.Home.En}."),
-                (0.8, () => s.Pick($"It is {c.Size.En}.", $"A grown {n} is {c.Size.En}.")),
-                (0.8, () => s.Pick($"Its fur is {c.Color.En}.", $"Most {n}s are {c.Color.En}.")),
-                (0.7, () => s.Pick($"It eats {c.Food.En}.", $"The {n} likes to eat {c.Food.En}.")),
-                (0.7, () => s.Pick($"It is {c.Temper.En}.", $"People say the {n} is {c.Temper.En}.")),
-                (0.4, () => s.Pick("It sleeps for most of the winter.", "It sings softly at night.", "It builds its nest from leaves and moss.")));
+                (0.9, () => s.Pick($"It is {c.Size.En}.", $"A grown {n} is {c.Size.En}.")),
+                (0.9, () => s.Pick($"Its fur is {c.Color.En}.", $"Most {n}s are {c.Color.En}.")),
+                (0.85, () => s.Pick($"It eats {c.Food.En}.", $"The {n} likes to eat {c.Food.En}.")),
+                (0.85, () => s.Pick($"It is {c.Temper.En}.", $"People say the {n} is {c.Temper.En}.")),
+                (0.55, () => s.Pick("It sleeps for most of the winter.", "It sings softly at night.", "It builds its nest from leaves and moss.")));
         }
 
         public string PersonEntry(Person p)
@@ -75,10 +75,10 @@ public static partial class TinyWorld
                 ? s.Pick($"{n} is a student from {p.Home.Name.En}.", $"{n} lives in {p.Home.Name.En} and studies magic.")
                 : s.Pick($"{n} is {A(p.Job!.Value.En)} from {p.Home.Name.En}.", $"{n} lives in {p.Home.Name.En} and works as {A(p.Job!.Value.En)}.");
             return Entry(first,
-                (0.8, () => s.Pick($"{Capitalize(He(p))} is {p.Age} years old.", $"{p.First.En} is {p.Age}.")),
-                (0.6, () => s.Pick($"{Capitalize(He(p))} has a pet {p.Pet.Name.En}.", $"{p.First.En}'s pet is {A(p.Pet.Name.En)}.")),
-                (0.7, () => s.Pick($"{Capitalize(His(p))} favourite food is {p.Food.En}.", $"{p.First.En} loves {p.Food.En}.")),
-                (0.5, () => $"{Capitalize(His(p))} best friend is {cast.BestFriend[p].Name.En}."),
+                (0.9, () => s.Pick($"{Capitalize(He(p))} is {p.Age} years old.", $"{p.First.En} is {p.Age}.")),
+                (0.75, () => s.Pick($"{Capitalize(He(p))} has a pet {p.Pet.Name.En}.", $"{p.First.En}'s pet is {A(p.Pet.Name.En)}.")),
+                (0.85, () => s.Pick($"{Capitalize(His(p))} favourite food is {p.Food.En}.", $"{p.First.En} loves {p.Food.En}.")),
+                (0.65, () => $"{Capitalize(His(p))} best friend is {cast.BestFriend[p].Name.En}."),
                 (p.Student ? 0.6 : 0, () => $"{Capitalize(He(p))} goes to the {cast.School.En} School of Magic in {cast.SchoolTown.Name.En}."));
         }
 
@@ -121,25 +121,44 @@ public static partial class TinyWorld
             var lines = new List<string>
             {
                 s.Pick($"{student.Name.En} was a student at the {cast.School.En} School of Magic.",
-                    $"{student.Name.En} studied magic at the {cast.School.En} School in {cast.SchoolTown.Name.En}."),
-                s.Pick("It was the first day of the new term.", "That morning the lesson was in the old tower.", "Snow was falling outside the classroom windows."),
+                    $"{student.Name.En} studied magic at the {cast.School.En} School in {cast.SchoolTown.Name.En}.",
+                    $"{student.Name.En} was in {(student.Age - 10) switch { 1 => "the first", 2 => "the second", 3 => "the third", 4 => "the fourth", 5 => "the fifth", 6 => "the sixth", _ => "the last" }} year at the {cast.School.En} School of Magic.",
+                    $"Every morning {student.Name.En} walked up the hill to the {cast.School.En} School of Magic."),
+                s.Pick("It was the first day of the new term.", "That morning the lesson was in the old tower.", "Snow was falling outside the classroom windows.",
+                    "It was a warm day at the end of spring.", "The bells had just rung for the second lesson.", "Rain was drumming on the roof of the great hall."),
             };
-            if (s.Chance(0.5)) lines.Add(s.Pick("The room smelled of old books and candle wax.", "Everyone was a little nervous.", "The owls on the roof were quiet."));
-            lines.Add($"Professor {teacher.Name.En} asked the class to get ready.");
+            if (s.Chance(0.7)) lines.Add(s.Pick("The room smelled of old books and candle wax.", "Everyone was a little nervous.", "The owls on the roof were quiet.",
+                $"{name} had slept badly and was still yawning.", $"{name} sat next to {cast.BestFriend[student].Name.En}."));
+            lines.Add($"Today Professor {teacher.Name.En} was teaching " + s.Pick("flying.", "potions.", "how to talk to animals.", "how to grow plants with magic.",
+                "how to make light.", "how to read the stars.", "weather spells.", "how to find lost things.") + " " +
+                s.Pick("The professor asked the class to get ready.", "\"Take what you need,\" the professor said.", "The professor pointed at the table by the wall."));
             lines.Add($"{name} took the {TookThe[objectIndex].Word}.");
             lines.Add(s.Pick(objectIndex switch
             {
-                0 => ["It was thin and light, and a few blue sparks came out of it.", $"{Capitalize(He(student))} waved it and a small light filled the room."],
-                1 => ["It was old, but it could still fly.", $"{Capitalize(He(student))} held it tight and rose above the floor."],
-                2 => [$"The hat was too big and fell over {His(student)} eyes.", "The hat began to whisper strange words."],
-                _ => ["It was heavy and black, and it smelled of mint.", $"{Capitalize(He(student))} filled it with water from the well."],
+                0 => ["It was thin and light, and a few blue sparks came out of it.", $"{Capitalize(He(student))} waved it and a small light filled the room.",
+                      $"It felt warm in {His(student)} hand.", "A tiny green flame danced at its tip.", $"{Capitalize(He(student))} pointed it at a feather, and the feather rose."],
+                1 => ["It was old, but it could still fly.", $"{Capitalize(He(student))} held it tight and rose above the floor.", "Its twigs were tied with a red string."],
+                2 => [$"The hat was too big and fell over {His(student)} eyes.", "The hat began to whisper strange words.", "A small bird flew out of the hat."],
+                _ => ["It was heavy and black, and it smelled of mint.", $"{Capitalize(He(student))} filled it with water from the well.", "Something inside it was bubbling softly."],
             }));
+            if (s.Chance(0.8))
+                lines.Add(s.Choose(6) switch
+                {
+                    0 => $"Then {A(s.Pick(cast.Creatures).Name.En)} ran into the room and hid under a desk.",
+                    1 => "Suddenly all the candles went out at once.",
+                    2 => $"{cast.BestFriend[student].First.En} laughed so hard that the professor had to wait.",
+                    3 => "A window opened by itself and cold air came in.",
+                    4 => "For a moment the whole room smelled of oranges.",
+                    _ => "Somewhere above them a door closed with a bang.",
+                });
             // Choose the ending first: the creature is only drawn (and only costs nats) when the ending shows it.
-            lines.Add(s.Choose(4) switch
+            lines.Add(s.Choose(6) switch
             {
                 0 => "The lesson began.",
                 1 => $"{name} smiled at {His(student)} friend {cast.BestFriend[student].First.En}.",
                 2 => "It was going to be a good day.",
+                3 => $"At the end of the lesson {name} was tired but proud.",
+                4 => $"That evening {name} wrote a long letter home about it.",
                 _ => $"Outside, {A(s.Pick(cast.Creatures).Name.En)} watched from the window.",
             });
             return string.Join(" ", lines);

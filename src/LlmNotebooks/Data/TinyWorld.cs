@@ -28,8 +28,13 @@ public static partial class TinyWorld
     /// <summary>Probability that the next crawled document is dirt (after the first few).</summary>
     internal const double DirtShare = 0.18;
     internal static readonly double[] LanguageShares = [0.85, 0.15];          // en, ru
-    internal static readonly double[] KindShares = [0.35, 0.45, 0.20];        // encyclopedia, story, school of magic
-    internal static readonly double[] EntryShares = [0.30, 0.10, 0.30, 0.30]; // town, river, creature, person
+    internal static readonly double[] KindShares = [0.40, 0.45, 0.15];        // encyclopedia, story, school of magic
+    internal static readonly double[] EntryShares = [0.36, 0.05, 0.17, 0.42]; // town, river, creature, person
+    /// <summary>Clean documents are redrawn when their estimated word-3-shingle Jaccard with an earlier one reaches this.</summary>
+    internal const double GeneratorMaxJaccard = 0.5;
+    const int GeneratorHashes = 48;
+    /// <summary>How many clean documents the last <see cref="Generate"/> on this thread drew again (repeats of earlier ones).</summary>
+    [ThreadStatic] internal static int Redrawn;
     internal static readonly double[] DirtShares = [0.24, 0.26, 0.18, 0.16, 0.16]; // exact, near, boilerplate, encoding, language
 
     static readonly (string Word, double Probability)[] TookThe = [("wand", 0.78), ("broom", 0.15), ("hat", 0.04), ("cauldron", 0.03)];
@@ -62,6 +67,9 @@ public static partial class TinyWorld
         var docs = new List<CorpusDocument>();
         var clean = new List<CorpusDocument>();
         var seen = new HashSet<string>(StringComparer.Ordinal);
+        var lsh = new Cleaning.LshIndex(GeneratorHashes / 2, 2);
+        var signatures = new List<ulong[]>();   // per clean document, in order
+        Redrawn = 0;
         long cleanBytes = 0;
         while (cleanBytes < TargetCleanBytes)
         {
@@ -71,39 +79,56 @@ public static partial class TinyWorld
                 docs.Add(Dirt(id));
                 continue;
             }
+            // The plan (language, kind, and for magic stories the object taken) is drawn once; its probabilities are
+            // exact. A clean document that repeats or nearly repeats an earlier one would be a duplicate nobody labelled,
+            // and templates make near repeats likely (two magic lessons that differ only in the student's name), so the
+            // rest of the document is drawn again, under the same plan (so the plan's shares, like wand 0.78, stay exact).
+            // This makes a kept text slightly more likely than its recorded Nats says, by 1 / (1 − r) for a redraw rate r
+            // (about 13% with the default seed): Nats over-states it by about −ln(1 − r) ≈ 0.14 nats, under 1% of the
+            // 20-30 nats of a document.
             s.Nats = 0;
-            var (text, language) = WriteClean();
-            // Two identical clean documents would be a duplicate nobody labelled; with tens of nats per document this
-            // (practically) never happens, but if it does the document is drawn again.
-            if (!seen.Add(text)) continue;
-            var doc = new CorpusDocument(id, text, DocumentLabel.Clean, language, null, s.Nats);
+            bool ru = s.Weighted(LanguageShares) == 1;
+            int kind = s.Weighted(KindShares);
+            var plan = (Ru: ru, Kind: kind, Entry: kind == 0 ? s.Weighted(EntryShares) : -1, Thing: kind == 2 ? s.Weighted(TookThe.Select(w => w.Probability).ToArray()) : -1);
+            double planNats = s.Nats;
+            string text;
+            ulong[] signature;
+            for (int attempt = 1; ; attempt++)
+            {
+                if (attempt > 1000) throw new InvalidOperationException($"TinyWorld found no new document for plan {plan} in 1000 attempts: the templates are too few for the corpus size.");
+                s.Nats = planNats;
+                text = WriteClean(plan.Ru, plan.Kind, plan.Entry, plan.Thing);
+                signature = Cleaning.MinHash.Signature(text, GeneratorHashes, Cleaning.MinHash.DefaultShingleSize, seed);
+                if (seen.Add(text) && !lsh.Candidates(signature).Any(c => Cleaning.MinHash.EstimatedJaccard(signature, signatures[c]) >= GeneratorMaxJaccard)) break;
+                Redrawn++;
+            }
+            lsh.Add(signatures.Count, signature);
+            signatures.Add(signature);
+            var doc = new CorpusDocument(id, text, DocumentLabel.Clean, plan.Ru ? "ru" : "en", null, s.Nats);
             docs.Add(doc);
             clean.Add(doc);
             cleanBytes += Encoding.UTF8.GetByteCount(text);
         }
         return docs;
 
-        (string Text, string Language) WriteClean()
+        string WriteClean(bool ru, int kind, int entry, int thing)
         {
-            bool ru = s.Weighted(LanguageShares) == 1;
-            switch (s.Weighted(KindShares))
+            switch (kind)
             {
                 case 0:
-                    int entry = s.Weighted(EntryShares);
                     return entry switch
                     {
-                        0 => s.Pick(cast.Towns) is var t && ru ? (russian.TownEntry(t), "ru") : (english.TownEntry(t), "en"),
-                        1 => s.Pick(cast.Rivers) is var r && ru ? (russian.RiverEntry(r), "ru") : (english.RiverEntry(r), "en"),
-                        2 => s.Pick(cast.Creatures) is var c && ru ? (russian.CreatureEntry(c), "ru") : (english.CreatureEntry(c), "en"),
-                        _ => s.Pick(cast.People) is var p && ru ? (russian.PersonEntry(p), "ru") : (english.PersonEntry(p), "en"),
+                        0 => s.Pick(cast.Towns) is var t && ru ? russian.TownEntry(t) : english.TownEntry(t),
+                        1 => s.Pick(cast.Rivers) is var r && ru ? russian.RiverEntry(r) : english.RiverEntry(r),
+                        2 => s.Pick(cast.Creatures) is var c && ru ? russian.CreatureEntry(c) : english.CreatureEntry(c),
+                        _ => s.Pick(cast.People) is var p && ru ? russian.PersonEntry(p) : english.PersonEntry(p),
                     };
                 case 1:
-                    return ru ? (russian.Story(), "ru") : (english.Story(), "en");
+                    return ru ? russian.Story() : english.Story();
                 default:
-                    int thing = s.Weighted(TookThe.Select(w => w.Probability).ToArray());
                     var student = s.Pick(cast.Students);
                     var teacher = s.Pick(cast.Teachers);
-                    return ru ? (russian.MagicStory(thing, student, teacher), "ru") : (english.MagicStory(thing, student, teacher), "en");
+                    return ru ? russian.MagicStory(thing, student, teacher) : english.MagicStory(thing, student, teacher);
             }
         }
 
