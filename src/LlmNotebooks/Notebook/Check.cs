@@ -55,9 +55,16 @@ public static class Check
         var a = actual.ToList();
         var e = expected.ToList();
         if (!a.SequenceEqual(e))
-            throw new CheckFailedException($"Check failed: {what}: expected [{string.Join(", ", e)}], got [{string.Join(", ", a)}].");
-        Pass($"{what} = [{string.Join(", ", a)}]");
+        {
+            int first = Enumerable.Range(0, Math.Min(a.Count, e.Count)).FirstOrDefault(i => !Equals(a[i], e[i]), Math.Min(a.Count, e.Count));
+            string where = a.Count != e.Count ? $"{a.Count} items instead of {e.Count}; " : "";
+            throw new CheckFailedException($"Check failed: {what}: expected [{Short(e)}], got [{Short(a)}] ({where}first difference at index {first}: " +
+                                           $"expected {(first < e.Count ? e[first] : "(end)")}, got {(first < a.Count ? a[first] : "(end)")}).");
+        }
+        Pass(a.Count <= 12 ? $"{what} = [{string.Join(", ", a)}]" : $"{what} ({a.Count} items, all equal)");
     }
+
+    static string Short<T>(List<T> items) => items.Count <= 12 ? string.Join(", ", items) : string.Join(", ", items.Take(10)) + $", … ({items.Count} items)";
 
     static void Pass(string what) => Console.WriteLine($"✓ {what}");
 

@@ -4,24 +4,31 @@ using System.Runtime.Loader;
 namespace LlmNotebooks.Notebook;
 
 /// <summary>
-/// Plotly.NET 6 is compiled against FSharp.Core 10.1, while the notebook kernel (dotnet-interactive, which hosts an
-/// F# kernel) has already loaded FSharp.Core 10.0: without help, the first chart fails with FileNotFoundException.
-/// This answers the kernel's failed request for FSharp.Core with the copy already loaded, which Plotly.NET runs on.
-/// It must be installed before Plotly.NET is first loaded; elsewhere (tests, console programs) it is never asked.
+/// Makes the notebook kernel reuse an assembly that is already loaded when a dependency asks for another version of it.
+/// Two cases need it: Plotly.NET 6 is compiled against FSharp.Core 10.1 while the kernel (dotnet-interactive, which
+/// hosts an F# kernel) has already loaded FSharp.Core 10.0, so the first chart would fail with FileNotFoundException;
+/// and TorchSharp.PyBridge (safetensors) is compiled against an older TorchSharp, which the kernel would otherwise load
+/// a second time, so that its Tensor is a different type from ours and every checkpoint call fails with
+/// MissingMethodException. It must be installed before either is first loaded; elsewhere (tests, console programs)
+/// normal binding already unifies the versions and the handler is never asked.
 /// </summary>
 public static class FSharpCoreRedirect
 {
+    static readonly string[] Unified = ["FSharp.Core", "TorchSharp"];
     static int _installed;
 
     public static void Install()
     {
         if (Interlocked.Exchange(ref _installed, 1) == 1) return;
         AssemblyLoadContext.Default.Resolving += Resolve;
+        var own = AssemblyLoadContext.GetLoadContext(typeof(FSharpCoreRedirect).Assembly);
+        if (own is not null && own != AssemblyLoadContext.Default) own.Resolving += Resolve;
     }
 
     static Assembly? Resolve(AssemblyLoadContext context, AssemblyName name)
     {
-        if (name.Name != "FSharp.Core") return null;
-        return AppDomain.CurrentDomain.GetAssemblies().FirstOrDefault(a => a.GetName().Name == "FSharp.Core");
+        if (!Unified.Contains(name.Name)) return null;
+        // The first copy loaded is the one this library (and the notebook's own code) is bound to.
+        return AppDomain.CurrentDomain.GetAssemblies().FirstOrDefault(a => a.GetName().Name == name.Name);
     }
 }

@@ -30,6 +30,7 @@ public static partial class TorchNativeLoader
     [ModuleInitializer]
     internal static void OnLibraryLoad()
     {
+        Notebook.FSharpCoreRedirect.Install();   // one TorchSharp and one FSharp.Core, even in the notebook kernel
         try { EnsureLoadable(); }
         catch (Exception e) { Console.Error.WriteLine(e.Message); }
     }
