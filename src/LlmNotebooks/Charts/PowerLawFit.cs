@@ -37,6 +37,13 @@ public sealed record PowerLawFit(double A, double Alpha, double E, double RSquar
         return best;
     }
 
+    /// <summary>Fits y = <paramref name="floor"/> + A·x^(-Alpha) with the floor given (e.g. a known entropy of the data); needs y &gt; floor.</summary>
+    public static PowerLawFit FitWithFloor(IReadOnlyList<double> x, IReadOnlyList<double> y, double floor)
+    {
+        if (y.Any(v => v <= floor)) throw new ArgumentException($"Every y must lie above the floor {floor}; the smallest is {y.Min()}.", nameof(y));
+        return FitShifted(x, y, floor);
+    }
+
     static PowerLawFit FitShifted(IReadOnlyList<double> x, IReadOnlyList<double> y, double e)
     {
         Validate(x, y);

@@ -37,6 +37,18 @@ public class PowerLawFitTests
         Assert.All(n, v => Assert.InRange(fit.Predict(v) / (1.69 + 406.4 * Math.Pow(v, -0.34)), 0.99, 1.01));
     }
 
+    [Fact]
+    public void A_known_floor_is_kept_and_the_rest_fitted_exactly()
+    {
+        double[] n = [1e3, 1e4, 1e5, 1e6];
+        var loss = n.Select(v => 0.5 + 3 * Math.Pow(v, -0.3)).ToArray();
+        var fit = PowerLawFit.FitWithFloor(n, loss, floor: 0.5);
+        Assert.Equal(0.5, fit.E);
+        Assert.Equal(3, fit.A, 9);
+        Assert.Equal(0.3, fit.Alpha, 9);
+        Assert.Throws<ArgumentException>(() => PowerLawFit.FitWithFloor(n, loss, floor: 1.0));
+    }
+
     [Theory]
     [InlineData(new double[] { 1 }, new double[] { 1 }, "at least 2 points")]
     [InlineData(new double[] { 1, 2 }, new double[] { 1 }, "same length")]
