@@ -24,7 +24,7 @@ public static class CourseModel
 {
     /// <summary>Separates documents; the model learns where a text ends.</summary>
     public const string EndOfText = "<|endoftext|>";
-    /// <summary>1,792 merges + 256 bytes + the end-of-text token.</summary>
+    /// <summary>1,791 merges + 256 bytes + the end-of-text token.</summary>
     public const int VocabSize = 2048;
     public const int Seed = 1234;
     /// <summary>Bump when the recipe changes; saved models from another version are retrained.</summary>
