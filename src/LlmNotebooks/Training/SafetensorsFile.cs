@@ -90,7 +90,13 @@ public static class SafetensorsFile
     static void AddMetadata(string path, IReadOnlyDictionary<string, string> metadata)
     {
         var header = ReadHeader(path);
-        long oldLength = 8 + (long)BinaryPrimitives.ReadUInt64LittleEndian(File.ReadAllBytes(path).AsSpan(0, 8));
+        long oldLength;
+        using (var stream = File.OpenRead(path))
+        {
+            Span<byte> lengthBytes = stackalloc byte[8];
+            stream.ReadExactly(lengthBytes);
+            oldLength = 8 + (long)BinaryPrimitives.ReadUInt64LittleEndian(lengthBytes);
+        }
         var meta = new JsonObject();
         foreach (var (key, value) in metadata.OrderBy(p => p.Key, StringComparer.Ordinal)) meta[key] = value;
         header["__metadata__"] = meta;
