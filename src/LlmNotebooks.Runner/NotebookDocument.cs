@@ -66,6 +66,24 @@ public sealed class NotebookDocument
         target["execution_count"] = executionCount;
     }
 
+    /// <summary>
+    /// Gives the notebook the <c>language_info</c> that the C# kernel reports to Jupyter, so that viewers (JupyterLab,
+    /// nbconvert, nbviewer, GitHub) highlight its code as C#. The committed notebooks keep Polyglot's own value.
+    /// </summary>
+    public void SetCSharpLanguageInfo()
+    {
+        var metadata = _root["metadata"] as JsonObject ?? new JsonObject();
+        _root["metadata"] = metadata;
+        metadata["language_info"] = new JsonObject
+        {
+            ["name"] = "C#",
+            ["file_extension"] = ".cs",
+            ["mimetype"] = "text/x-csharp",
+            ["pygments_lexer"] = "csharp",
+            ["version"] = "13.0",
+        };
+    }
+
     /// <summary>Removes every output (the state notebooks are committed in).</summary>
     public void ClearOutputs()
     {

@@ -40,6 +40,7 @@ public static class NotebookRunner
         string output = Path.Combine(options.OutputDirectory ?? Path.Combine(options.RepoRoot, "artifacts", "executed"), name);
         string workDir = options.WorkingDirectory ?? Path.GetDirectoryName(Path.GetFullPath(notebookPath))!;
         notebook.ClearOutputs();
+        notebook.SetCSharpLanguageInfo();
 
         log.WriteLine($"▶ {name}: {notebook.CodeCells.Count} code cells");
         await using var kernel = await KernelSession.StartAsync(options.RepoRoot, workDir, options.KernelStartTimeout);

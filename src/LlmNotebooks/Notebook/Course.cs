@@ -4,6 +4,8 @@ using LlmNotebooks.Platform;
 using Microsoft.Data.Analysis;
 using Microsoft.DotNet.Interactive;
 using Microsoft.DotNet.Interactive.Formatting;
+using LlmNotebooks.Charts;
+using Microsoft.AspNetCore.Html;
 using Plotly.NET;
 using TorchSharp;
 using static TorchSharp.torch;
@@ -27,13 +29,20 @@ public static class Course
     public static string? SetupSummary { get; private set; }
 
     /// <summary>Prepares a notebook (or any program) to run the course's code. Safe to call again.</summary>
-    public static string Setup(int seed = DefaultSeed)
+    /// <param name="seed">The seed of every random generator (see <see cref="Seed"/>).</param>
+    /// <param name="offlineCharts">
+    /// In a notebook, deliver plotly.js (3.6 MB, embedded in Plotly.NET) once, as this cell's output, so that every
+    /// chart of the notebook draws with no internet connection, in the live kernel and in saved or exported copies.
+    /// Pass false to keep saved notebooks small: charts then load plotly.js from its CDN and need a connection.
+    /// </param>
+    public static string Setup(int seed = DefaultSeed, bool offlineCharts = true)
     {
         TorchNativeLoader.EnsureLoadable();
         FSharpCoreRedirect.Install(); // before anything touches Plotly.NET
         CultureInfo.DefaultThreadCurrentCulture = CultureInfo.InvariantCulture;
         CultureInfo.CurrentCulture = CultureInfo.InvariantCulture;
         RegisterFormatters();
+        if (offlineCharts && InNotebook) DeliverPlotlyJs();
         Seed(seed);
         string? stale = StaleBuildWarning();
         if (stale is not null) Console.WriteLine(stale);
@@ -60,9 +69,13 @@ public static class Course
         Formatter.Register<DataFrame>((df, w) => w.Write(DataFrameView.ToText(df)), PlainTextFormatter.MimeType);
         Formatter.SetPreferredMimeTypesFor(typeof(DataFrame), HtmlFormatter.MimeType, PlainTextFormatter.MimeType);
 
-        Formatter.Register<GenericChart>((c, w) => w.Write(GenericChart.toChartHTML(c)), HtmlFormatter.MimeType);
+        Formatter.Register<GenericChart>((c, w) => w.Write(ChartHtml.Render(c)), HtmlFormatter.MimeType);
         Formatter.SetPreferredMimeTypesFor(typeof(GenericChart), HtmlFormatter.MimeType);
     }
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    static void DeliverPlotlyJs() =>
+        KernelInvocationContextExtensions.Display(KernelInvocationContext.Current!, new HtmlString(PlotlyJs.InlineScript()), HtmlFormatter.MimeType);
 
     /// <summary>
     /// When the library was built from this checkout (artifacts/lib under the repository) and a source file is newer
