@@ -1,5 +1,6 @@
 using System.Text.Json.Nodes;
 using LlmNotebooks.Runner;
+using LlmNotebooks.Tests.Browser;
 using Xunit.Abstractions;
 
 namespace LlmNotebooks.Tests.Notebooks;
@@ -28,6 +29,37 @@ public class CourseNotebookTests(ITestOutputHelper output)
         Assert.True(result.Succeeded, $"{notebook} failed at code cell {result.FailedCell?.Number}:\n{result.FailedCell?.Source}\n{result.Error}");
         Assert.Equal(result.CellCount, result.CellsRun);
         Assert.Contains("✓", result.ExecutedText); // check cells printed their passes
+        await AssertALearnerSeesEveryChart(result.ExecutedCopy);
+    }
+
+    /// <summary>
+    /// The executed copy as nbviewer shows it (nbconvert's HTML, with require.js and MathJax), opened in a real browser
+    /// with the network cut off: every chart drawn, math typeset, no script error, no request off the machine.
+    /// </summary>
+    async Task AssertALearnerSeesEveryChart(string executedCopy)
+    {
+        if (HeadlessBrowser.ExecutablePath is null || Nbconvert.Executable is null)
+        {
+            string why = HeadlessBrowser.ExecutablePath is null ? HeadlessBrowser.SkipReason : Nbconvert.SkipReason;
+            Assert.False(HeadlessBrowser.Required, why);
+            output.WriteLine(why);
+            return;
+        }
+        var notebook = JsonNode.Parse(File.ReadAllText(executedCopy))!;
+        var cells = notebook["cells"]!.AsArray();
+        int charts = cells.Sum(c => (c!["outputs"]?.AsArray() ?? []).Count(o => o!["data"]?["text/html"]?.ToString().Contains(LlmNotebooks.Charts.ChartHtml.DivClass) == true));
+        bool hasMath = cells.Any(c => c!["cell_type"]!.GetValue<string>() == "markdown" && c["source"]!.ToString().Contains('$'));
+        Assert.Equal("C#", notebook["metadata"]!["language_info"]!["name"]!.GetValue<string>());
+
+        string html = Nbconvert.ToHtml(executedCopy, Path.Combine(Path.GetDirectoryName(executedCopy)!, "html"));
+        var page = await HeadlessBrowser.OpenAsync(html);
+        output.WriteLine(page.ToString());
+        Assert.True(charts > 0, "the executed copy has chart outputs");
+        Assert.Equal(charts, page.ChartDivs);
+        Assert.True(page.DrawnCharts == page.ChartDivs, $"every chart is drawn: {page}");
+        Assert.True(page.ScriptErrors.Count == 0, $"no script errors: {page}");
+        Assert.True(page.ExternalRequests.Count == 0, $"no request leaves the machine: {page}");
+        if (hasMath) Assert.True(page.MathJaxRendered > 0, $"math is typeset: {page}");
     }
 
     [Theory]

@@ -1,4 +1,6 @@
+using System.Text.RegularExpressions;
 using LlmNotebooks.Runner;
+using LlmNotebooks.Tests.Browser;
 using Xunit.Abstractions;
 
 namespace LlmNotebooks.Tests.Notebooks;
@@ -55,13 +57,30 @@ public class KernelTests(ITestOutputHelper output) : IDisposable
             Assert.Contains($"\"type\":\"{kind}\"", text);
         foreach (string title in new[] { "line chart", "scatter chart", "bar chart", "heatmap chart", "contour chart", "surface chart", "loglog chart", "loss chart" })
             Assert.Contains(title, text);
-        Assert.True(text.Split("Plotly.newPlot").Length - 1 >= 8, "every chart is drawn with Plotly.newPlot");
+        Assert.Single(Regex.Matches(text, LlmNotebooks.Charts.PlotlyJs.MarkerAttribute + "=")); // plotly.js once, from the first cell
+        Assert.Equal(8, Regex.Matches(text, "class=\"" + LlmNotebooks.Charts.ChartHtml.DivClass + "\"").Count);
         Assert.Contains("Tensor (100, 100) float32 cpu", text);
         Assert.Contains("…", text);
         Assert.Contains(">col<", text);
         Assert.Contains("demo loop 5/5 (100%)", text);    // the display was updated in place to its final state
         Assert.DoesNotContain("demo loop 1/5", text);     // ... not appended as new outputs
         Assert.DoesNotContain("FileNotFoundException", text);
+
+        // What a learner sees: the outputs in one page, as VS Code's output view and JupyterLab hold them (no
+        // require.js), and as nbconvert/nbviewer show them (require.js), drawn by a real browser with no network.
+        if (HeadlessBrowser.ExecutablePath is null) { Assert.False(HeadlessBrowser.Required, HeadlessBrowser.SkipReason); output.WriteLine(HeadlessBrowser.SkipReason); return; }
+        var live = await HeadlessBrowser.OpenAsync(OutputsPage.Write(result.ExecutedCopy, Path.Combine(_dir, "live.html")));
+        output.WriteLine(live.ToString());
+        Assert.Equal(8, live.ChartDivs);
+        Assert.Equal(8, live.DrawnCharts);
+        Assert.Empty(live.ScriptErrors);
+        Assert.Empty(live.ExternalRequests);
+        if (Nbconvert.Executable is null) { Assert.False(HeadlessBrowser.Required, Nbconvert.SkipReason); output.WriteLine(Nbconvert.SkipReason); return; }
+        var viewer = await HeadlessBrowser.OpenAsync(Nbconvert.ToHtml(result.ExecutedCopy, Path.Combine(_dir, "html")));
+        output.WriteLine(viewer.ToString());
+        Assert.Equal(8, viewer.DrawnCharts);
+        Assert.Empty(viewer.ScriptErrors);
+        Assert.Empty(viewer.ExternalRequests);
     }
 
     [Fact]
