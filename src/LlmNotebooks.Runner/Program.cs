@@ -1,13 +1,22 @@
+using System.Diagnostics;
 using System.Globalization;
 using LlmNotebooks.Platform;
 using LlmNotebooks.Runner;
+using LlmNotebooks.Runner.Book;
 
 // dotnet run --project src/LlmNotebooks.Runner -- [notebook paths] [--cell-timeout SECONDS] [--output DIR]
-// Executes the notebooks (default: notebooks/*.ipynb, in order) in the real kernel and writes executed copies.
+//                                                 [--book DIR | --no-book | --book-only]
+// Executes the notebooks (default: notebooks/*.ipynb, in order) in the real kernel and writes executed copies, records
+// each one's outcome in run.json beside them, then builds the offline book (artifacts/book) from the executed copies.
+
+const string Usage = "usage: LlmNotebooks.Runner [notebook.ipynb ...] [--cell-timeout SECONDS (default 300)] " +
+                     "[--output DIR (default artifacts/executed)] [--book DIR (default artifacts/book) | --no-book | --book-only]";
 
 var paths = new List<string>();
 double cellTimeout = 300;
 string? outputDir = null;
+string? bookDir = null;
+bool noBook = false, bookOnly = false;
 for (int i = 0; i < args.Length; i++)
 {
     switch (args[i])
@@ -16,8 +25,17 @@ for (int i = 0; i < args.Length; i++)
             cellTimeout = s; i++; break;
         case "--output" when i + 1 < args.Length:
             outputDir = Path.GetFullPath(args[++i]); break;
+        case "--book" when i + 1 < args.Length:
+            bookDir = Path.GetFullPath(args[++i]); break;
+        case "--no-book":
+            noBook = true; break;
+        case "--book-only":
+            bookOnly = true; break;
         case "-h" or "--help":
-            Console.WriteLine("usage: LlmNotebooks.Runner [notebook.ipynb ...] [--cell-timeout SECONDS (default 300)] [--output DIR (default artifacts/executed)]");
+            Console.WriteLine(Usage);
+            Console.WriteLine("  --book DIR    write the offline book (HTML pages of the executed notebooks) to DIR");
+            Console.WriteLine("  --no-book     run the notebooks, build no book");
+            Console.WriteLine("  --book-only   run nothing: build the book from the executed copies already in the output folder");
             return 0;
         case var a when a.StartsWith("--", StringComparison.Ordinal):
             Console.Error.WriteLine($"error: unknown or incomplete option '{a}' (try --help).");
@@ -26,6 +44,11 @@ for (int i = 0; i < args.Length; i++)
             paths.Add(Path.GetFullPath(args[i])); break;
     }
 }
+if (noBook && (bookOnly || bookDir is not null))
+{
+    Console.Error.WriteLine("error: --no-book cannot be combined with --book or --book-only.");
+    return 2;
+}
 
 string? root = NotebookRunner.FindRepoRoot(Directory.GetCurrentDirectory()) ?? NotebookRunner.FindRepoRoot(AppContext.BaseDirectory);
 if (root is null)
@@ -33,6 +56,8 @@ if (root is null)
     Console.Error.WriteLine("error: run this from inside the course checkout (no LlmNotebooks.sln found above the current folder).");
     return 2;
 }
+string executedDir = outputDir ?? Path.Combine(root, "artifacts", "executed");
+bookDir ??= Path.Combine(root, "artifacts", "book");
 if (paths.Count == 0) paths.AddRange(NotebookRunner.DefaultNotebooks(root));
 foreach (var p in paths.Where(p => !File.Exists(p)))
 {
@@ -40,19 +65,33 @@ foreach (var p in paths.Where(p => !File.Exists(p)))
     return 2;
 }
 
+if (bookOnly) return BuildBook() ? 0 : 1;
+
 // A quick check that TorchSharp loads here, with the same fix the notebooks' first cell applies.
 TorchNativeLoader.EnsureLoadable();
 using (var probe = TorchSharp.torch.ones(2, 2)) { if (probe.sum().item<float>() != 4f) throw new InvalidOperationException("TorchSharp computed 1+1+1+1 != 4."); }
 
-var options = new RunOptions { RepoRoot = root, OutputDirectory = outputDir, CellTimeout = TimeSpan.FromSeconds(cellTimeout) };
+var options = new RunOptions { RepoRoot = root, OutputDirectory = executedDir, CellTimeout = TimeSpan.FromSeconds(cellTimeout) };
+var records = RunRecords.Load(executedDir);
 var results = new List<NotebookResult>();
+int exitCode = 0;
 foreach (string path in paths)
 {
-    try { results.Add(await NotebookRunner.RunAsync(path, options)); }
+    var clock = Stopwatch.StartNew();
+    try
+    {
+        var result = await NotebookRunner.RunAsync(path, options);
+        results.Add(result);
+        records[Path.GetFileName(path)] = RunRecords.From(result);
+        RunRecords.Save(executedDir, records);
+    }
     catch (Exception e) when (e is NotebookFormatException or KernelException)
     {
         Console.Error.WriteLine($"error: {e.Message}");
-        return 1;
+        records[Path.GetFileName(path)] = new RunRecord(RunRecord.FailedStatus, null, Math.Round(clock.Elapsed.TotalSeconds, 1), 0, 0);
+        RunRecords.Save(executedDir, records);
+        exitCode = 1;
+        break;
     }
 }
 
@@ -60,5 +99,46 @@ Console.WriteLine();
 foreach (var r in results)
     Console.WriteLine($"{(r.Succeeded ? "✓" : "✗")} {Path.GetFileName(r.Notebook),-28} {r.CellsRun}/{r.CellCount} cells  {r.Duration.TotalSeconds,6:F1} s  (kernel start {r.KernelStartup.TotalSeconds:F1} s)");
 int failed = results.Count(r => !r.Succeeded);
-Console.WriteLine(failed == 0 ? $"All {results.Count} notebooks ran." : $"{failed} of {results.Count} notebooks failed.");
-return failed == 0 ? 0 : 1;
+if (exitCode == 0) Console.WriteLine(failed == 0 ? $"All {results.Count} notebooks ran." : $"{failed} of {results.Count} notebooks failed.");
+if (failed > 0) exitCode = 1;
+
+if (!noBook && !BuildBook()) exitCode = 1;
+return exitCode;
+
+// The book: every chapter of notebooks/ (and any other notebook named on the command line), from its executed copy
+// where there is one, with its status and time from run.json; a chapter never run shows its source notebook.
+bool BuildBook()
+{
+    var recorded = RunRecords.Load(executedDir);
+    var sources = NotebookRunner.DefaultNotebooks(root).Concat(paths)
+        .GroupBy(Path.GetFileName, StringComparer.Ordinal).Select(g => g.First())
+        .OrderBy(Path.GetFileName, StringComparer.Ordinal);
+    var chapters = new List<BookChapter>();
+    foreach (string source in sources)
+    {
+        string name = Path.GetFileName(source);
+        string executed = Path.Combine(executedDir, name);
+        if (File.Exists(executed) && recorded.TryGetValue(name, out var record))
+            chapters.Add(new BookChapter(executed, record.ChapterStatus, record.FailedCell, TimeSpan.FromSeconds(record.Seconds)));
+        else
+            chapters.Add(new BookChapter(File.Exists(executed) ? executed : source, ChapterStatus.NotRun));
+    }
+
+    var clock = Stopwatch.StartNew();
+    try
+    {
+        var pages = BookBuilder.Build(chapters, bookDir, Console.Out);
+        clock.Stop();
+        double megabytes = BookBuilder.SizeOf(bookDir) / 1e6;
+        string shown = Path.GetRelativePath(Directory.GetCurrentDirectory(), pages[0]);
+        if (shown.StartsWith("..", StringComparison.Ordinal)) shown = pages[0];
+        Console.WriteLine($"Book: {shown} ({pages.Count - 1} chapters, {megabytes.ToString("0.0", CultureInfo.InvariantCulture)} MB, " +
+                          $"built in {clock.Elapsed.TotalSeconds.ToString("0.0", CultureInfo.InvariantCulture)} s); open it in a browser, offline.");
+        return true;
+    }
+    catch (Exception e) when (e is IOException or UnauthorizedAccessException or ArgumentException)
+    {
+        Console.Error.WriteLine($"error: the book could not be written to {bookDir}: {e.Message}");
+        return false;
+    }
+}
