@@ -21,7 +21,10 @@ public static partial class Plot
         return Heatmap(weights, queryTokens, keyTokens, title, showValues, "key (looked at)", "query (looking)");
     }
 
-    /// <summary>Per-head attention weights (H, T, S) as a grid of heatmaps, one per head.</summary>
+    /// <summary>
+    /// Per-head attention weights (H, T, S) as a grid of heatmaps, one per head, all on one colour scale. The cells are
+    /// too small for value labels; hover over a cell to read its weight.
+    /// </summary>
     public static GenericChart AttentionHeads(Tensor weights, IReadOnlyList<string> queryTokens, IReadOnlyList<string>? keyTokens = null, string title = "Attention weights per head", int columns = 4)
     {
         keyTokens ??= queryTokens;
@@ -30,8 +33,10 @@ public static partial class Plot
                 $"Per-head attention weights must be (H, T, S) with T = {queryTokens.Count}, S = {keyTokens.Count}, got {ShapeGuard.Format(weights.shape)}.", nameof(weights));
         int heads = (int)weights.shape[0];
         int cols = Math.Min(columns, heads), rows = (heads + cols - 1) / cols;
-        var charts = Enumerable.Range(0, heads)
-            .Select(h => HeatmapTrace(ToArray2D(weights[h]), queryTokens, keyTokens, showValues: false, showScale: h == 0));
+        // One colour range for all heads, so that the single colour bar (the first head's) reads right for every one.
+        var matrices = Enumerable.Range(0, heads).Select(h => ToArray2D(weights[h])).ToArray();
+        var range = (matrices.Min(m => ValueRange(m).Min), matrices.Max(m => ValueRange(m).Max));
+        var charts = matrices.Select((m, h) => HeatmapTrace(m, queryTokens, keyTokens, showValues: false, showScale: h == 0, range));
         var grid = CsChart.Grid(charts, rows, cols,
             SubPlotTitles: Enumerable.Range(1, heads).Select(h => $"head {h}").ToArray(),
             Pattern: StyleParam.LayoutGridPattern.Independent);

@@ -28,9 +28,38 @@ public static partial class Plot
         return Style(chart, title, xTitle, yTitle);
     }
 
-    /// <summary>Vertical bars, one per label.</summary>
-    public static GenericChart Bars(string title, IEnumerable<string> labels, IEnumerable<double> values, string yTitle = "")
-        => Style(CsChart.Column<double, string, string>(values: values, Keys: labels.ToArray()), title, "", yTitle);
+    /// <summary>
+    /// Vertical bars, one per label. With <paramref name="logY"/> the value axis is logarithmic, for values that differ by
+    /// orders of magnitude (say so in <paramref name="yTitle"/>): ticks are powers of ten, the axis starts a decade
+    /// below the smallest bar so that even that one has a visible height, and every bar is labelled with its value.
+    /// Values ≤ 0 have no place on a log axis and are not drawn.
+    /// </summary>
+    public static GenericChart Bars(string title, IEnumerable<string> labels, IEnumerable<double> values, string yTitle = "", bool logY = false)
+    {
+        var v = values.ToArray();
+        var chart = Style(CsChart.Column<double, string, string>(values: v, Keys: labels.ToArray()), title, "", yTitle);
+        if (!logY) return chart;
+        chart = Plotly.NET.CSharp.GenericChartExtensions.WithYAxisStyle<double, double, string>(chart, AxisType: StyleParam.AxisType.Log);
+        foreach (var trace in GenericChart.getTraces(chart))
+        {
+            trace.SetProperty("text", v.Select(ShortNumber).ToArray());
+            trace.SetProperty("textposition", "outside");
+        }
+        if (GenericChart.getLayout(chart).TryGetPropertyValue("yaxis") is { } axis && axis.Value is DynamicObj.DynamicObj yAxis)
+        {
+            yAxis.SetProperty("exponentformat", "power");   // 10⁻⁶ rather than SI prefixes (1µ), which read oddly here
+            var positive = v.Where(x => x > 0 && double.IsFinite(x)).ToArray();
+            if (positive.Length > 0)                        // a log axis's range is in decades: log10 of the values
+                yAxis.SetProperty("range", new[] { Math.Floor(Math.Log10(positive.Min())) - 1, Math.Ceiling(Math.Log10(positive.Max()) + 0.3) });
+        }
+        return chart;
+    }
+
+    /// <summary>A value in three significant digits, very small or large ones as 9.65e-7 or 1.2e+6.</summary>
+    static string ShortNumber(double x) =>
+        x != 0 && double.IsFinite(x) && (Math.Abs(x) < 1e-3 || Math.Abs(x) >= 1e5)
+            ? x.ToString("0.##e+0", System.Globalization.CultureInfo.InvariantCulture)
+            : x.ToString("G3", System.Globalization.CultureInfo.InvariantCulture);
 
     /// <summary>Bars for several series side by side, one group per label (e.g. a model's probabilities beside the true ones).</summary>
     public static GenericChart GroupedBars(string title, IReadOnlyList<string> labels, string yTitle, params (string Name, IEnumerable<double> Values)[] series)
@@ -74,20 +103,108 @@ public static partial class Plot
         return Style(HeatmapTrace(values, rowLabels, columnLabels, showValues, showScale: true), title, xTitle, yTitle);
     }
 
-    /// <summary>The heatmap itself, row 0 drawn at the top (rows are passed bottom-up, which also works inside grids).</summary>
-    static GenericChart HeatmapTrace(double[,] values, IReadOnlyList<string> rowLabels, IReadOnlyList<string> columnLabels, bool showValues, bool showScale)
+    /// <summary>
+    /// The heatmaps' colours: Plotly's default sequential scale (plasma, dark blue → yellow), set explicitly on every
+    /// heatmap so that the value labels' colours, which <see cref="LabelColor"/> derives from it, always match the cells.
+    /// </summary>
+    static readonly (double At, string Hex)[] HeatmapColors =
+    [
+        (0.0, "#0d0887"), (1 / 9.0, "#46039f"), (2 / 9.0, "#7201a8"), (3 / 9.0, "#9c179e"), (4 / 9.0, "#bd3786"),
+        (5 / 9.0, "#d8576b"), (6 / 9.0, "#ed7953"), (7 / 9.0, "#fb9f3a"), (8 / 9.0, "#fdca26"), (1.0, "#f0f921"),
+    ];
+
+    /// <summary>Colour of a value label written on a heatmap cell.</summary>
+    public const string LightLabel = "#ffffff", DarkLabel = "#000000";
+
+    /// <summary>
+    /// The heatmap itself, row 0 drawn at the top (rows are passed bottom-up, which also works inside grids). The colour
+    /// range is [<paramref name="range"/>] when given (e.g. one range shared by several heatmaps), else the data's own.
+    /// Value labels are layout annotations on the axes "x" and "y", so only single heatmaps (not grid cells) show them.
+    /// </summary>
+    static GenericChart HeatmapTrace(double[,] values, IReadOnlyList<string> rowLabels, IReadOnlyList<string> columnLabels, bool showValues, bool showScale,
+                                     (double Min, double Max)? range = null)
     {
         int rows = values.GetLength(0), cols = values.GetLength(1);
         // Plotly identifies categories by name: make repeated labels (two "the" tokens) distinct with invisible suffixes.
         var ys = Unique(rowLabels).Reverse().ToArray();
         var xs = Unique(columnLabels);
         var z = Enumerable.Range(0, rows).Reverse().Select(i => Enumerable.Range(0, cols).Select(j => values[i, j]).ToArray()).ToArray();
-        return showValues
-            ? CsChart.AnnotatedHeatmap<double, string, string, string>(
-                zData: z,
-                annotationText: z.Select(r => r.Select(v => v.ToString("0.00", System.Globalization.CultureInfo.InvariantCulture))),
-                X: xs, Y: ys, ShowScale: showScale)
-            : CsChart.Heatmap<double, string, string, string>(zData: z, X: xs, Y: ys, ShowScale: showScale);
+        var (zMin, zMax) = ColorRange(range ?? ValueRange(values));
+        var chart = CsChart.Heatmap<double, string, string, string>(zData: z, X: xs, Y: ys, ShowScale: showScale);
+        foreach (var trace in GenericChart.getTraces(chart))
+        {
+            trace.SetProperty("colorscale", HeatmapColors.Select(c => new object[] { c.At, c.Hex }).ToArray());
+            trace.SetProperty("zmin", zMin);
+            trace.SetProperty("zmax", zMax);
+        }
+        if (!showValues) return chart;
+
+        // Each label is an annotation centred on its cell (x, y = the cell's category indices), in white on dark
+        // cells and black on light ones.
+        var labels = new List<Dictionary<string, object>>();
+        for (int r = 0; r < rows; r++)
+            for (int j = 0; j < cols; j++)
+            {
+                double v = z[r][j];
+                if (!double.IsFinite(v)) continue;
+                labels.Add(new Dictionary<string, object>
+                {
+                    ["x"] = j, ["y"] = r, ["xref"] = "x", ["yref"] = "y", ["showarrow"] = false,
+                    ["text"] = v.ToString("0.00", System.Globalization.CultureInfo.InvariantCulture),
+                    ["font"] = new Dictionary<string, object> { ["color"] = LabelColor((v - zMin) / (zMax - zMin)) },
+                });
+            }
+        var layout = new Layout();
+        layout.SetProperty("annotations", labels);
+        return GenericChart.addLayout(layout, chart);
+    }
+
+    /// <summary>Smallest and largest finite value (0, 1 when there is none).</summary>
+    static (double Min, double Max) ValueRange(double[,] values)
+    {
+        double min = double.PositiveInfinity, max = double.NegativeInfinity;
+        foreach (double v in values)
+            if (double.IsFinite(v)) { min = Math.Min(min, v); max = Math.Max(max, v); }
+        return min <= max ? (min, max) : (0, 1);
+    }
+
+    /// <summary>A colour range that is never empty: a constant matrix gets its value ± 0.5 (as Plotly does), drawn mid-scale.</summary>
+    static (double Min, double Max) ColorRange((double Min, double Max) r) => r.Max > r.Min ? r : (r.Min - 0.5, r.Min + 0.5);
+
+    /// <summary>
+    /// The label colour for a cell at position <paramref name="t"/> (0 to 1) of the heatmap colour scale: whichever of
+    /// white and black has the higher WCAG contrast ratio with the cell's colour.
+    /// </summary>
+    public static string LabelColor(double t)
+    {
+        double l = RelativeLuminance(HeatmapColorAt(t));
+        return (l + 0.05) / 0.05 > 1.05 / (l + 0.05) ? DarkLabel : LightLabel;
+    }
+
+    /// <summary>The heatmap colour at position <paramref name="t"/> (clamped to 0…1), interpolated in RGB between the scale's stops as Plotly does.</summary>
+    static (double R, double G, double B) HeatmapColorAt(double t)
+    {
+        t = double.IsNaN(t) ? 0 : Math.Clamp(t, 0, 1);
+        int k = 1;
+        while (k < HeatmapColors.Length - 1 && HeatmapColors[k].At < t) k++;
+        var (a, b) = (HeatmapColors[k - 1], HeatmapColors[k]);
+        double f = (t - a.At) / (b.At - a.At);
+        var (ca, cb) = (Rgb(a.Hex), Rgb(b.Hex));
+        return (ca.R + f * (cb.R - ca.R), ca.G + f * (cb.G - ca.G), ca.B + f * (cb.B - ca.B));
+    }
+
+    static (double R, double G, double B) Rgb(string hex) =>
+        (Convert.ToInt32(hex[1..3], 16), Convert.ToInt32(hex[3..5], 16), Convert.ToInt32(hex[5..7], 16));
+
+    /// <summary>WCAG relative luminance of an sRGB colour with 0…255 channels: 0 for black, 1 for white.</summary>
+    static double RelativeLuminance((double R, double G, double B) c)
+    {
+        static double Linear(double channel)
+        {
+            double s = channel / 255;
+            return s <= 0.04045 ? s / 12.92 : Math.Pow((s + 0.055) / 1.055, 2.4);
+        }
+        return 0.2126 * Linear(c.R) + 0.7152 * Linear(c.G) + 0.0722 * Linear(c.B);
     }
 
     /// <summary>A heatmap of a 2-D tensor (moved to the CPU).</summary>

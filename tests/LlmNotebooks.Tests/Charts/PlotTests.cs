@@ -1,5 +1,6 @@
 using LlmNotebooks.Autograd;
 using LlmNotebooks.Charts;
+using Newtonsoft.Json.Linq;
 using Plotly.NET;
 using static TorchSharp.torch;
 
@@ -81,5 +82,73 @@ public class PlotTests
         Assert.Contains("\"visible\":[true,false,true,false]", json); // background + frame 2 of 3
         Assert.Equal(2, json.Split("\"visible\":false").Length - 1); // frames 1 and 3 start hidden
         Assert.Throws<ArgumentOutOfRangeException>(() => Plot.Slider("s", "x", "y", "k", null, frames, initial: 3));
+    }
+
+    [Fact]
+    public void Heatmap_value_labels_are_light_on_dark_cells_and_dark_on_light_cells()
+    {
+        // Row 0 is drawn at the top, so the trace's rows (and the annotations' y) run bottom-up: y = 1 is row 0.
+        var chart = Plot.Heatmap(new double[,] { { 0.0, 1.0 }, { 0.25, 0.75 } }, ["q1", "q2"], ["k1", "k2"]);
+        var json = JObject.Parse(Json(chart));
+        var labels = json["layout"]!["annotations"]!.ToDictionary(a => ((int)a["x"]!, (int)a["y"]!));
+        Assert.Equal(4, labels.Count);
+        Assert.All(labels.Values, a => Assert.False((bool)a["showarrow"]!));
+        string Color(int x, int y) => (string)labels[(x, y)]["font"]!["color"]!;
+        Assert.Equal("0.00", (string)labels[(0, 1)]["text"]!);
+        Assert.Equal(Plot.LightLabel, Color(0, 1));   // 0.0: the darkest colour of the scale (#0d0887)
+        Assert.Equal("1.00", (string)labels[(1, 1)]["text"]!);
+        Assert.Equal(Plot.DarkLabel, Color(1, 1));    // 1.0: the lightest (#f0f921)
+        Assert.Equal(Plot.LightLabel, Color(0, 0));   // 0.25: purple
+        Assert.Equal(Plot.DarkLabel, Color(1, 0));    // 0.75: orange
+
+        // The labels' colours are computed for the colour scale and range the trace really uses.
+        var trace = json["data"]![0]!;
+        Assert.Equal("#0d0887", (string)trace["colorscale"]![0]![1]!);
+        Assert.Equal(0.0, (double)trace["zmin"]!);
+        Assert.Equal(1.0, (double)trace["zmax"]!);
+    }
+
+    [Fact]
+    public void Heatmap_label_colours_follow_the_values_range_not_their_size()
+    {
+        // The same pattern at another scale gives the same colours: what counts is the position between min and max.
+        var json = JObject.Parse(Json(Plot.Heatmap(new double[,] { { 100, 200 } }, ["r"], ["a", "b"])));
+        var colors = json["layout"]!["annotations"]!.OrderBy(a => (int)a["x"]!).Select(a => (string)a["font"]!["color"]!).ToArray();
+        Assert.Equal([Plot.LightLabel, Plot.DarkLabel], colors);
+        Assert.Equal(Plot.LightLabel, Plot.LabelColor(0.4));   // about #b02a90, magenta: white reads better
+        Assert.Equal(Plot.DarkLabel, Plot.LabelColor(0.6));    // about #e06561, salmon: black reads better
+    }
+
+    [Fact]
+    public void Heatmap_without_values_has_no_labels_and_a_constant_matrix_still_has_a_colour_range()
+    {
+        var none = JObject.Parse(Json(Plot.Heatmap(new double[,] { { 1, 2 } }, ["r"], ["a", "b"], showValues: false)));
+        Assert.Null(none["layout"]!["annotations"]);
+        var flat = JObject.Parse(Json(Plot.Heatmap(new double[,] { { 3, 3 } }, ["r"], ["a", "b"])));
+        Assert.Equal(2.5, (double)flat["data"]![0]!["zmin"]!);
+        Assert.Equal(3.5, (double)flat["data"]![0]!["zmax"]!);
+    }
+
+    [Fact]
+    public void Attention_heads_share_one_colour_range()
+    {
+        using var w = stack(new[] { tensor(new float[,] { { 1, 0 }, { 0.5f, 0.5f } }), tensor(new float[,] { { 0.6f, 0.4f }, { 0.5f, 0.5f } }) });
+        var json = JObject.Parse(Json(Plot.AttentionHeads(w, ["a", "b"])));
+        var heatmaps = json["data"]!.Where(t => (string?)t["type"] == "heatmap").ToList();
+        Assert.Equal(2, heatmaps.Count);
+        Assert.All(heatmaps, t => { Assert.Equal(0.0, (double)t["zmin"]!); Assert.Equal(1.0, (double)t["zmax"]!); });
+    }
+
+    [Fact]
+    public void Bars_can_use_a_log_value_axis()
+    {
+        var json = JObject.Parse(Json(Plot.Bars("t", ["with", "without"], [136.0, 9.65e-7], "gradient norm (log scale)", logY: true)));
+        Assert.Equal("log", (string)json["layout"]!["yaxis"]!["type"]!);
+        Assert.Equal("gradient norm (log scale)", (string)json["layout"]!["yaxis"]!["title"]!["text"]!);
+        Assert.Equal("power", (string)json["layout"]!["yaxis"]!["exponentformat"]!);
+        Assert.Equal([-8.0, 3.0], json["layout"]!["yaxis"]!["range"]!.Select(t => (double)t).ToArray());   // 1e-8 to 1e3
+        Assert.Equal(["136", "9.65e-7"], json["data"]![0]!["text"]!.Select(t => (string)t!).ToArray());
+        var linear = JObject.Parse(Json(Plot.Bars("t", ["a"], [1.0], "y")));
+        Assert.Null(linear["layout"]!["yaxis"]!["type"]);
     }
 }
