@@ -9,7 +9,9 @@ namespace LlmNotebooks.Notebook;
 
 /// <summary>
 /// Progress of a long loop: in a notebook, one display updated in place (step, loss, tokens/s, elapsed, ETA);
-/// in a console or CI log, a plain line every few seconds and a final line.
+/// in a console or CI log, a plain line every few seconds and a final line. The ETA shows only while the loop runs;
+/// a loop that ends before its last step (disposed early, or <see cref="Stop"/>ped) ends with
+/// "… stopped at step k of n …".
 /// <code>
 /// using var progress = LiveProgress.Start("training", steps);
 /// for (int step = 1; step &lt;= steps; step++) { ...; progress.Report(step, loss, tokens: batch * T); }
@@ -27,7 +29,7 @@ public sealed class LiveProgress : IDisposable
     double? _loss;
     long _tokens;
     string? _note;
-    bool _finished;
+    bool _finished, _stopped;
 
     LiveProgress(string title, int total, TimeSpan consoleEvery)
     {
@@ -48,9 +50,13 @@ public sealed class LiveProgress : IDisposable
         return new LiveProgress(title, totalSteps, consoleEvery ?? TimeSpan.FromSeconds(5)) { _firstStep = firstStep, _step = firstStep };
     }
 
-    /// <summary>Records that <paramref name="step"/> (1-based) is done; <paramref name="tokens"/> are the tokens processed in it.</summary>
+    /// <summary>
+    /// Records that <paramref name="step"/> (1-based) is done; <paramref name="tokens"/> are the tokens processed in it.
+    /// Ignored once the run has finished or stopped.
+    /// </summary>
     public void Report(int step, double? loss = null, long tokens = 0, string? note = null)
     {
+        if (_finished) return;                                          // the run is over: its final line stands
         _step = step;
         if (loss is not null) _loss = loss;
         _tokens += tokens;
@@ -66,18 +72,37 @@ public sealed class LiveProgress : IDisposable
             Console.WriteLine(Line());
             _lastShown = now;
         }
-        if (last) _finished = true;
+        if (last) { _finished = true; _clock.Stop(); }
     }
 
-    /// <summary>The current state in one line, e.g. "training 120/500 (24%) loss 2.3104 · 5.1k tok/s · 00:12 elapsed, ETA 00:38".</summary>
+    /// <summary>
+    /// Ends the loop before its last step (e.g. early stopping): the final line says at which step it stopped, with no
+    /// ETA. Does nothing once the loop has finished or stopped.
+    /// </summary>
+    public void Stop(string? note = null)
+    {
+        if (_finished) return;
+        _finished = _stopped = true;
+        _clock.Stop();
+        _note = note ?? _note;
+        if (_display is not null) _display.Update(new HtmlString(Html()));
+        else Console.WriteLine(Line());
+    }
+
+    /// <summary>
+    /// The current state in one line, e.g. "training 120/500 (24%) loss 2.3104 · 5.1k tok/s · 00:12 elapsed, ETA 00:38"
+    /// while running, or "training stopped at step 120 of 500 (24%) loss 2.3104 · 5.1k tok/s · 00:12 elapsed" once stopped.
+    /// </summary>
     public string Line()
     {
         var elapsed = _clock.Elapsed;
-        string eta = _step > _firstStep && _step < _total ? $", ETA {Time(elapsed * ((double)(_total - _step) / (_step - _firstStep)))}" : "";
+        bool running = !_finished && _step > _firstStep && _step < _total;
+        string eta = running ? $", ETA {Time(elapsed * ((double)(_total - _step) / (_step - _firstStep)))}" : "";
         string loss = _loss is double l ? $" loss {l.ToString("F4", CultureInfo.InvariantCulture)}" : "";
         string speed = _tokens > 0 && elapsed.TotalSeconds > 0 ? $" · {Rate(_tokens / elapsed.TotalSeconds)} tok/s" : "";
         string note = _note is null ? "" : $" · {_note}";
-        return $"{_title} {_step}/{_total} ({100.0 * _step / _total:F0}%){loss}{speed}{note} · {Time(elapsed)} elapsed{eta}";
+        string where = _stopped ? $"stopped at step {_step} of {_total}" : $"{_step}/{_total}";
+        return $"{_title} {where} ({100.0 * _step / _total:F0}%){loss}{speed}{note} · {Time(elapsed)} elapsed{eta}";
     }
 
     string Html()
@@ -86,13 +111,8 @@ public sealed class LiveProgress : IDisposable
                $"{WebUtility.HtmlEncode(Line())}</div>";
     }
 
-    public void Dispose()
-    {
-        if (_finished) return;
-        _finished = true;
-        if (_display is not null) _display.Update(new HtmlString(Html() + "<div>(stopped early)</div>"));
-        else Console.WriteLine(Line() + " (stopped early)");
-    }
+    /// <summary>Ends the display; a loop that did not reach its last step is reported as stopped (see <see cref="Stop"/>).</summary>
+    public void Dispose() => Stop();
 
     static string Time(TimeSpan t) => t.TotalHours >= 1 ? t.ToString(@"h\:mm\:ss") : t.ToString(@"mm\:ss");
 
