@@ -69,43 +69,29 @@ public class ChartBrowserTests(ITestOutputHelper output) : IDisposable
         return report;
     }
 
-    [BrowserFact]
-    public async Task Offline_with_the_first_cells_plotly_every_chart_draws_without_requirejs()
+    [BrowserTheory]
+    [InlineData(false)] // VS Code, JupyterLab, the book
+    [InlineData(true)]  // classic Jupyter, nbconvert, nbviewer
+    public async Task Offline_with_the_first_cells_plotly_every_chart_draws(bool withRequire)
     {
-        var r = await Open(Page("offline", withPlotly: true, withRequire: false));
+        var r = await Open(Page(withRequire ? "offline-require" : "offline", withPlotly: true, withRequire));
         Assert.Equal(EveryKind().Count, r.ChartDivs);
         Assert.Equal(r.ChartDivs, r.DrawnCharts);
         Assert.Empty(r.ScriptErrors);
         Assert.Empty(r.ExternalRequests);
     }
 
-    [BrowserFact]
-    public async Task Offline_with_the_first_cells_plotly_every_chart_draws_with_requirejs()
+    [BrowserTheory]
+    [InlineData(false)] // a script tag for the pinned CDN copy, added once
+    [InlineData(true)]  // require.js of the pinned CDN copy, as Plotly.NET.Interactive does
+    public async Task Online_without_it_the_charts_load_the_pinned_cdn_copy_once(bool withRequire)
     {
-        var r = await Open(Page("offline-require", withPlotly: true, withRequire: true));
+        var r = await Open(Page(withRequire ? "online-require" : "online", withPlotly: false, withRequire), ServeCdn);
         Assert.Equal(EveryKind().Count, r.ChartDivs);
-        Assert.Equal(r.ChartDivs, r.DrawnCharts);
-        Assert.Empty(r.ScriptErrors);
-        Assert.Empty(r.ExternalRequests);
-    }
-
-    [BrowserFact]
-    public async Task Online_without_it_the_charts_load_the_pinned_cdn_copy_once_by_script_tag()
-    {
-        var r = await Open(Page("online", withPlotly: false, withRequire: false), ServeCdn);
         Assert.Equal(r.ChartDivs, r.DrawnCharts);
         Assert.Empty(r.ScriptErrors);
         Assert.Equal([PlotlyJs.CdnUrl], r.ExternalRequests);
         Assert.Equal("2.28.0", PlotlyJs.Version);
-    }
-
-    [BrowserFact]
-    public async Task Online_with_requirejs_the_charts_require_the_pinned_cdn_copy()
-    {
-        var r = await Open(Page("online-require", withPlotly: false, withRequire: true), ServeCdn);
-        Assert.Equal(r.ChartDivs, r.DrawnCharts);
-        Assert.Empty(r.ScriptErrors);
-        Assert.Equal([PlotlyJs.CdnUrl], r.ExternalRequests);
     }
 
     [BrowserFact]

@@ -120,3 +120,12 @@ public sealed class BrowserFactAttribute : FactAttribute
         if (HeadlessBrowser.ExecutablePath is null && !HeadlessBrowser.Required) Skip = HeadlessBrowser.SkipReason;
     }
 }
+
+/// <summary>A theory that needs a browser: skipped with a message where none is installed, failed in CI (LLMNB_REQUIRE_BROWSER=1).</summary>
+public sealed class BrowserTheoryAttribute : TheoryAttribute
+{
+    public BrowserTheoryAttribute()
+    {
+        if (HeadlessBrowser.ExecutablePath is null && !HeadlessBrowser.Required) Skip = HeadlessBrowser.SkipReason;
+    }
+}
