@@ -1,5 +1,6 @@
 using System.Text.Json.Nodes;
 using LlmNotebooks.Runner;
+using LlmNotebooks.Runner.Book;
 using LlmNotebooks.Tests.Browser;
 using Xunit.Abstractions;
 
@@ -60,6 +61,42 @@ public class CourseNotebookTests(ITestOutputHelper output)
         Assert.True(page.ScriptErrors.Count == 0, $"no script errors: {page}");
         Assert.True(page.ExternalRequests.Count == 0, $"no request leaves the machine: {page}");
         if (hasMath) Assert.True(page.MathJaxRendered > 0, $"math is typeset: {page}");
+
+        await AssertTheBookPageShowsIt(executedCopy, charts, hasMath);
+    }
+
+    /// <summary>
+    /// The same executed copy as a page of the offline book (the runner's BookBuilder), opened from file:// with the
+    /// network cut off: every chart drawn by the book's own plotly.js, KaTeX rendered every formula (none left as
+    /// source, no KaTeX error), no script error, no request off the machine. Where KaTeX could not be fetched from the
+    /// npm registry the book leaves math as TeX source, as the course command does, and says so; then only that is checked.
+    /// </summary>
+    async Task AssertTheBookPageShowsIt(string executedCopy, int charts, bool hasMath)
+    {
+        string bookDir = Path.Combine(Path.GetDirectoryName(executedCopy)!, "book-" + Path.GetFileNameWithoutExtension(executedCopy));
+        var log = new StringWriter();
+        var pages = BookBuilder.Build([new BookChapter(executedCopy, ChapterStatus.Ran)], bookDir, log);
+        output.WriteLine(log.ToString());
+        Assert.Equal(2, pages.Count);
+        bool katex = File.Exists(Path.Combine(bookDir, BookBuilder.AssetsFolder, "katex", "katex.min.js"));
+
+        var page = await HeadlessBrowser.OpenAsync(pages[1]);
+        output.WriteLine("book: " + page);
+        Assert.Equal(charts, page.ChartDivs);
+        Assert.True(page.DrawnCharts == page.ChartDivs, $"every chart of the book page is drawn: {page}");
+        Assert.True(page.ScriptErrors.Count == 0, $"no script errors on the book page: {page}");
+        Assert.True(page.ExternalRequests.Count == 0, $"the book page makes no request off the machine: {page}");
+        if (!hasMath) return;
+        if (katex)
+        {
+            Assert.True(page.KatexRendered > 0, $"KaTeX rendered the math: {page}");
+            Assert.True(page.KatexErrors == 0 && page.UnrenderedMathSpans == 0, $"every formula rendered, none left as source: {page}");
+        }
+        else
+        {
+            Assert.Contains("KaTeX", log.ToString());
+            output.WriteLine("KaTeX was not available, so the book page shows its math as TeX source (see the warning above).");
+        }
     }
 
     [Theory]
