@@ -17,6 +17,9 @@ namespace LlmNotebooks.Training;
 /// Checkpoints (safetensors, written atomically) hold the weights, the optimizer's moments, the config, the options
 /// and the history, and <see cref="Resume"/> continues a run exactly where it stopped: because every step's batch
 /// depends only on (seed, step), an interrupted and resumed run computes the same losses as an uninterrupted one.
+/// A run whose loss, gradient norm, validation loss or weights go non-finite stops with a
+/// <see cref="TrainingDivergedException"/> that names the step and the likely cause, and never writes a checkpoint of
+/// that state: the last good checkpoint stays on disk.
 /// <code>
 /// using var trainer = new Trainer(model, train, validation, new TrainerOptions { Steps = 2000, CheckpointPath = "run/ckpt.safetensors" });
 /// trainer.Run();
@@ -30,6 +33,8 @@ public sealed class Trainer : IDisposable
 
     readonly AdamW _optimizer;
     readonly List<(string Name, Parameter Parameter)> _parameters;     // in the optimizer's order: decayed group, then the rest
+    (string Path, int Steps)? _lastCheckpoint;                          // the last good state on disk, named when a run diverges
+    int _firstStep = -1;                                                  // the first step this trainer ran (its model's state came from outside)
 
     public Gpt Model { get; }
     public TrainerOptions Options { get; }
@@ -88,6 +93,7 @@ public sealed class Trainer : IDisposable
         long tokensPerStep = (long)Options.BatchSize * TrainData.BlockSize;
         using var progress = LiveProgress.Start(Options.Title, Options.Steps, firstStep: CompletedSteps);
         Model.train();
+        if (_firstStep < 0) _firstStep = CompletedSteps;
         for (int step = CompletedSteps; step < end; step++)
         {
             var clock = Stopwatch.StartNew();
@@ -101,6 +107,9 @@ public sealed class Trainer : IDisposable
             if (ValidationData is not null && (CompletedSteps % Options.EvalEvery == 0 || CompletedSteps == Options.Steps))
             {
                 double val = Evaluate(ValidationData);
+                if (!double.IsFinite(val))
+                    throw Diverged(step, $"the validation loss after step {step} is {Guard.Show(val)}" +
+                                         (NonFiniteWeight() is { } broken ? $": the update made the weights non-finite ('{broken}')" : ""), Options.Schedule.At(step));
                 History.Validation.Add(new ValidationPoint(CompletedSteps, val));
                 note = $"val {val.ToString("F4", CultureInfo.InvariantCulture)}";
             }
@@ -109,6 +118,8 @@ public sealed class Trainer : IDisposable
                 SaveCheckpoint(path);
             progress.Report(CompletedSteps, result.Loss, tokensPerStep, note);
         }
+        if (NonFiniteWeight() is { } bad)
+            throw Diverged(end - 1, $"the update of step {end - 1} made the weights non-finite ('{bad}' holds NaN or ∞)", Options.Schedule.At(end - 1));
         return History;
     }
 
@@ -122,10 +133,50 @@ public sealed class Trainer : IDisposable
 
         _optimizer.zero_grad();
         var loss = Loss(Model, x, y);
+        double lossValue = loss.item<float>();
+        if (!double.IsFinite(lossValue))
+        {
+            if (NonFiniteWeight() is not { } bad)
+                throw Diverged(step, $"the loss is {Guard.Show(lossValue)} although the weights are finite: the logits overflowed", lr);
+            if (step == _firstStep)
+                throw Diverged(step, $"the loss is {Guard.Show(lossValue)} because the model handed to the Trainer already holds non-finite weights ('{bad}')", lr,
+                               "Likely cause: the model was trained or loaded into NaN before; start from a fresh model or a good checkpoint.");
+            throw Diverged(step, $"the loss is {Guard.Show(lossValue)} because the previous update made the weights non-finite ('{bad}' holds NaN or ∞)", Options.Schedule.At(step - 1));
+        }
         loss.backward();
-        double norm = Options.GradClip > 0 ? nn.utils.clip_grad_norm_(Model.parameters(), Options.GradClip) : double.NaN;
+        double norm = Options.GradClip > 0 ? nn.utils.clip_grad_norm_(Model.parameters(), Options.GradClip) : GradientNorm();
+        if (!double.IsFinite(norm))
+            throw Diverged(step, $"the gradient norm is {Guard.Show(norm)} (the loss was {Guard.Show(lossValue)}): the gradients overflowed", lr);
         _optimizer.step();
-        return new TrainStep(step, loss.item<float>(), lr, norm);
+        return new TrainStep(step, lossValue, lr, norm);
+    }
+
+    /// <summary>The global L2 norm of the gradients (what clipping measures), without changing them.</summary>
+    double GradientNorm()
+    {
+        var norms = Model.parameters().Where(p => p.grad is not null).Select(p => p.grad!.norm()).ToArray();
+        return norms.Length == 0 ? 0 : stack(norms).norm().item<float>();
+    }
+
+    string? NonFiniteWeight() => NonFinite(Model.named_parameters().Select(p => (p.name, (Tensor)p.parameter)));
+
+    /// <summary>The name of the first tensor that holds a NaN or ±∞, or null when all are finite.</summary>
+    static string? NonFinite(IEnumerable<(string Name, Tensor Tensor)> tensors)
+    {
+        using var scope = NewDisposeScope();
+        foreach (var (name, t) in tensors)
+            if (t.is_floating_point() && !isfinite(t).all().item<bool>()) return name;
+        return null;
+    }
+
+    TrainingDivergedException Diverged(int step, string what, double lr, string? cause = null)
+    {
+        string kept = _lastCheckpoint is { } c ? $" The last checkpoint, {c.Path} after {c.Steps} steps, is kept as it was." :
+                      Options.CheckpointPath is not null ? " No checkpoint was written from this run." : "";
+        cause ??= Options.GradClip > 0
+            ? string.Create(CultureInfo.InvariantCulture, $"Likely cause: the learning rate ({lr:G3} at this step, MaxLr {Options.MaxLr:G3}) is too high for this model; lower MaxLr, or lengthen WarmupSteps ({Options.WarmupSteps}).")
+            : string.Create(CultureInfo.InvariantCulture, $"Likely cause: the learning rate ({lr:G3} at this step, MaxLr {Options.MaxLr:G3}) is too high and clipping is off (GradClip = 0); lower MaxLr or set GradClip = 1.");
+        return new TrainingDivergedException(step, $"Training stopped at step {step} of {Options.Steps} (0-based): {what}. {cause}{kept}");
     }
 
     /// <summary>Mean cross-entropy (nats per token) of the model's next-token predictions: input (B, T), targets (B, T).</summary>
@@ -163,6 +214,8 @@ public sealed class Trainer : IDisposable
     /// weights (so <see cref="Checkpoint.LoadGpt"/> reads it as a model too), AdamW's two moments for every parameter
     /// (as "optimizer.&lt;name&gt;.exp_avg" / ".exp_avg_sq"), and in the metadata the config, options, step and history.
     /// </summary>
+    /// <exception cref="TrainingDivergedException">A weight or optimizer moment holds NaN or ±∞: nothing is written,
+    /// so an earlier good checkpoint at the same path is kept.</exception>
     public void SaveCheckpoint(string path)
     {
         var tensors = new Dictionary<string, Tensor>(Model.state_dict());
@@ -186,7 +239,10 @@ public sealed class Trainer : IDisposable
             ["train_data"] = TrainData.Fingerprint,
             ["validation_data"] = ValidationData?.Fingerprint ?? "",
         };
+        if (NonFinite(tensors.Select(p => (p.Key, p.Value))) is { } bad)
+            throw Diverged(Math.Max(0, CompletedSteps - 1), $"'{bad}' holds NaN or ∞, so no checkpoint was written to {path}", Options.Schedule.At(Math.Max(0, CompletedSteps - 1)));
         SafetensorsFile.Write(path, tensors, metadata);
+        _lastCheckpoint = (path, CompletedSteps);
     }
 
     /// <summary>
@@ -232,6 +288,7 @@ public sealed class Trainer : IDisposable
             finally { foreach (var t in loaded.Values) t.Dispose(); }
             trainer.History = JsonSerializer.Deserialize<TrainingHistory>(Get("history"), Json)!;
             trainer.CompletedSteps = int.Parse(Get("completed_steps"), CultureInfo.InvariantCulture);
+            trainer._lastCheckpoint = (path, trainer.CompletedSteps);
             return trainer;
         }
         catch
