@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Globalization;
 using System.Text.Json;
 using LlmNotebooks.Notebook;
+using LlmNotebooks.Tensors;
 using LlmNotebooks.Transformer;
 using TorchSharp;
 using TorchSharp.Modules;
@@ -61,9 +62,13 @@ public sealed class Trainer : IDisposable
         ArgumentNullException.ThrowIfNull(options);
         options.Validate();
         foreach (var (data, name) in new[] { (train, "training"), (validation, "validation") })
-            if (data is not null && data.BlockSize > model.Config.BlockSize)
+        {
+            if (data is null) continue;
+            if (data.BlockSize > model.Config.BlockSize)
                 throw new ArgumentException($"The {name} windows hold {data.BlockSize} tokens but the model's context window (BlockSize) is {model.Config.BlockSize}. " +
                                             $"Make the TokenBatches with blockSize ≤ {model.Config.BlockSize}.");
+            data.RequireVocabulary(model.Config.VocabSize, $"{name} text");    // once here, not in every step's loss
+        }
         Model = model;
         TrainData = train;
         ValidationData = validation;
@@ -132,7 +137,7 @@ public sealed class Trainer : IDisposable
         foreach (var group in _optimizer.ParamGroups) group.LearningRate = lr;
 
         _optimizer.zero_grad();
-        var loss = Loss(Model, x, y);
+        var loss = CrossEntropy(Model, x, y);
         double lossValue = loss.item<float>();
         if (!double.IsFinite(lossValue))
         {
@@ -179,8 +184,21 @@ public sealed class Trainer : IDisposable
         return new TrainingDivergedException(step, $"Training stopped at step {step} of {Options.Steps} (0-based): {what}. {cause}{kept}");
     }
 
-    /// <summary>Mean cross-entropy (nats per token) of the model's next-token predictions: input (B, T), targets (B, T).</summary>
+    /// <summary>
+    /// Mean cross-entropy (nats per token) of the model's next-token predictions: input (B, T), targets (B, T), every
+    /// target an id in [0, VocabSize) (checked: a −100 would be silently skipped as cross-entropy's ignore index).
+    /// </summary>
     public static Tensor Loss(Gpt model, Tensor input, Tensor target)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        ArgumentNullException.ThrowIfNull(input);
+        ShapeGuard.Require(target, "target", "the input's (B, T)", input.shape);
+        ShapeGuard.RequireTokenIds(target, "target", model.Config.VocabSize, model.Config.BlockSize, "the context window (BlockSize)");
+        return CrossEntropy(model, input, target);
+    }
+
+    /// <summary><see cref="Loss"/> on targets already known to be in the vocabulary (the trainer checks its data once).</summary>
+    static Tensor CrossEntropy(Gpt model, Tensor input, Tensor target)
     {
         var logits = model.forward(input);
         return nn.functional.cross_entropy(logits.reshape(-1, logits.shape[^1]), target.reshape(-1));
@@ -192,6 +210,9 @@ public sealed class Trainer : IDisposable
     /// <summary>Mean loss of <paramref name="model"/> over <paramref name="batches"/> fixed batches of <paramref name="data"/> (eval mode, no gradients).</summary>
     public static double EvaluateLoss(Gpt model, TokenBatches data, int batchSize = 16, int batches = 8)
     {
+        ArgumentNullException.ThrowIfNull(model);
+        ArgumentNullException.ThrowIfNull(data);
+        data.RequireVocabulary(model.Config.VocabSize);
         bool wasTraining = model.training;
         model.eval();
         try
@@ -202,7 +223,7 @@ public sealed class Trainer : IDisposable
             {
                 using var scope = NewDisposeScope();
                 var (x, y) = data.Evenly(batchSize, i, batches);
-                sum += Loss(model, x, y).item<float>();
+                sum += CrossEntropy(model, x, y).item<float>();
             }
             return sum / batches;
         }

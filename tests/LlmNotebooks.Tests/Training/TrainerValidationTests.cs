@@ -152,4 +152,30 @@ public class TrainerValidationTests : IDisposable
         trainer.Run();
         Assert.All(trainer.History.Train, s => Assert.True(double.IsFinite(s.GradNorm) && s.GradNorm > 0));
     }
+
+    [Fact]
+    public void Token_ids_outside_the_vocabulary_are_refused_once_with_a_clear_message()
+    {
+        using var model = Model();                                          // vocabulary 11: ids 0..10
+        var text = Enumerable.Range(0, 100).Select(i => i % 11).Append(11).ToArray();   // the 11 is only ever a target
+        var outside = new TokenBatches(text, 8);
+        var e = Assert.Throws<ArgumentException>(() => new Trainer(model, outside, null, Small));
+        Assert.Contains("Token 100 of the training text is id 11, outside the model's vocabulary [0, 10]", e.Message);
+        e = Assert.Throws<ArgumentException>(() => new Trainer(model, Data, outside, Small));
+        Assert.Contains("validation text", e.Message);
+        Assert.Contains("vocabulary", Assert.Throws<ArgumentException>(() => Trainer.EvaluateLoss(model, outside, 2, 1)).Message);
+
+        // −100 is cross-entropy's ignore index: as a token it would silently train nothing there.
+        e = Assert.Throws<ArgumentException>(() => new TokenBatches([.. text[..50], -100, .. text[..50]], 8));
+        Assert.Contains("Token 50 of the text is -100", e.Message);
+        Assert.Contains("ignore", e.Message);
+
+        using var scope = NewDisposeScope();
+        var (x, y) = Data.Random(2, seed: 1, step: 0);
+        Assert.True(double.IsFinite(Trainer.Loss(model, x, y).item<float>()));
+        Assert.Contains("vocabulary", Assert.Throws<ArgumentException>(() => Trainer.Loss(model, x, y.clone().fill_(11))).Message);
+        Assert.Contains("vocabulary", Assert.Throws<ArgumentException>(() => Trainer.Loss(model, x, y.clone().fill_(-100))).Message);
+        Assert.Throws<ArgumentException>(() => Trainer.Loss(model, x, y[.., ..4]));
+        Assert.Equal(10, Data.MaxTokenId);
+    }
 }
