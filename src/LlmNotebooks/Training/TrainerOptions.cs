@@ -8,8 +8,13 @@ public sealed record TrainerOptions
 {
     /// <summary>Optimizer steps (iterations) in the whole run.</summary>
     public int Steps { get; init; } = 1000;
-    /// <summary>Windows per batch.</summary>
+    /// <summary>Examples (windows) per micro-batch: what one forward pass holds, so what decides the memory.</summary>
     public int BatchSize { get; init; } = 16;
+    /// <summary>
+    /// Micro-batches per optimizer step (Hugging Face's gradient_accumulation_steps): their gradients are summed before
+    /// the update, so a step learns from BatchSize × GradientAccumulation examples with the memory of BatchSize.
+    /// </summary>
+    public int GradientAccumulation { get; init; } = 1;
     /// <summary>Peak learning rate, reached after the warmup.</summary>
     public double MaxLr { get; init; } = 3e-3;
     /// <summary>Learning rate at the end of the cosine decay.</summary>
@@ -32,6 +37,12 @@ public sealed record TrainerOptions
     public string? CheckpointPath { get; init; }
     /// <summary>A checkpoint every this many steps (and after the last step); 0 = only after the last step.</summary>
     public int CheckpointEvery { get; init; }
+    /// <summary>
+    /// 0 (the default): every checkpoint replaces the file at <see cref="CheckpointPath"/>. N &gt; 0 (Hugging Face's
+    /// save_total_limit): each checkpoint is its own file, CheckpointPath with "-step000300" before the extension, and
+    /// only the newest N of this run are kept (older ones are deleted after the new one is safely written).
+    /// </summary>
+    public int KeepCheckpoints { get; init; }
     /// <summary>Name shown in the progress display.</summary>
     public string Title { get; init; } = "training";
 
@@ -47,6 +58,49 @@ public sealed record TrainerOptions
     /// <summary>The learning-rate schedule these options describe.</summary>
     public LearningRateSchedule Schedule => new(MaxLr, MinLr, WarmupSteps, Steps);
 
+    /// <summary>Examples one optimizer step learns from: BatchSize × GradientAccumulation.</summary>
+    public int EffectiveBatchSize => BatchSize * GradientAccumulation;
+
+    /// <summary>
+    /// Optimizer steps for <paramref name="epochs"/> passes over <paramref name="examples"/> examples at this effective
+    /// batch size (Hugging Face's num_train_epochs, which the Trainer turns into steps the same way, rounding up).
+    /// </summary>
+    public int StepsForEpochs(double epochs, long examples)
+    {
+        Guard.Positive(epochs, nameof(epochs));
+        if (examples <= 0) throw new ArgumentOutOfRangeException(nameof(examples), $"Expected a positive number of examples, got {examples}.");
+        double steps = Math.Ceiling(epochs * examples / EffectiveBatchSize);
+        if (steps > int.MaxValue) throw new ArgumentOutOfRangeException(nameof(epochs), $"{epochs} epochs of {examples} examples are {steps} steps, more than a run can hold.");
+        return (int)steps;
+    }
+
+    /// <summary>
+    /// The file the checkpoint after <paramref name="completedSteps"/> steps goes to: <see cref="CheckpointPath"/>
+    /// itself, or with <see cref="KeepCheckpoints"/> set, CheckpointPath with "-step000300" before its extension.
+    /// </summary>
+    public string CheckpointFile(int completedSteps)
+    {
+        string path = CheckpointPath ?? throw new InvalidOperationException("CheckpointPath is null: this run writes no checkpoints.");
+        if (KeepCheckpoints == 0) return path;
+        string stem = Path.Combine(Path.GetDirectoryName(path) ?? "", Path.GetFileNameWithoutExtension(path));
+        return $"{stem}-step{completedSteps.ToString("D6", System.Globalization.CultureInfo.InvariantCulture)}{Path.GetExtension(path)}";
+    }
+
+    /// <summary>The numbered checkpoints of this run that exist on disk, oldest first (with <see cref="KeepCheckpoints"/> set).</summary>
+    public IReadOnlyList<string> RunCheckpoints(string checkpointPath)
+    {
+        string folder = Path.GetDirectoryName(Path.GetFullPath(checkpointPath))!;
+        if (!Directory.Exists(folder)) return [];
+        string name = Path.GetFileNameWithoutExtension(checkpointPath), extension = Path.GetExtension(checkpointPath);
+        var pattern = new System.Text.RegularExpressions.Regex("^" + System.Text.RegularExpressions.Regex.Escape(name) + @"-step(\d{6,})" +
+                                                               System.Text.RegularExpressions.Regex.Escape(extension) + "$");
+        return Directory.GetFiles(folder)
+            .Select(f => (File: f, Match: pattern.Match(Path.GetFileName(f))))
+            .Where(f => f.Match.Success)
+            .OrderBy(f => long.Parse(f.Match.Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture))
+            .Select(f => f.File).ToList();
+    }
+
     /// <summary>
     /// Throws <see cref="ArgumentException"/> when an option is out of range, saying which one: every number must be
     /// finite (NaN and ±∞ are refused, as they would train into NaN weights or silently turn clipping off), and the
@@ -56,6 +110,8 @@ public sealed record TrainerOptions
     {
         Guard.AtLeast(Steps, 1, nameof(Steps));
         Guard.AtLeast(BatchSize, 1, nameof(BatchSize));
+        Guard.AtLeast(GradientAccumulation, 1, nameof(GradientAccumulation), "1 means no accumulation: one micro-batch per step.");
+        Guard.AtLeast(KeepCheckpoints, 0, nameof(KeepCheckpoints), "0 means one file, replaced by every checkpoint.");
         Guard.Positive(MaxLr, nameof(MaxLr));
         Guard.Finite(MaxLr, nameof(MaxLr), max: MaxLearningRate, hint: "AdamW moves each weight by about the learning rate per step; useful values are 1e-4 to 1e-2.");
         Guard.Finite(MinLr, nameof(MinLr), 0, MaxLr, "It is where the cosine ends, so 0 ≤ MinLr ≤ MaxLr.");
