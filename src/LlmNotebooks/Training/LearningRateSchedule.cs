@@ -17,10 +17,11 @@ public sealed record LearningRateSchedule(double MaxLr, double MinLr, int Warmup
         return MinLr + 0.5 * (1 + Math.Cos(Math.PI * progress)) * (MaxLr - MinLr);
     }
 
-    /// <summary>Throws when the schedule makes no sense, saying which value is wrong.</summary>
+    /// <summary>Throws when the schedule makes no sense, saying which value is wrong (NaN and ±∞ included).</summary>
     public void Validate()
     {
-        if (!(MaxLr > 0) || MinLr < 0 || MinLr > MaxLr) throw new ArgumentException($"Expected 0 ≤ MinLr ≤ MaxLr and MaxLr > 0, got MinLr {MinLr}, MaxLr {MaxLr}.");
+        if (!(double.IsFinite(MaxLr) && double.IsFinite(MinLr) && MaxLr > 0 && MinLr >= 0 && MinLr <= MaxLr))
+            throw new ArgumentException($"Expected finite learning rates with 0 ≤ MinLr ≤ MaxLr and MaxLr > 0, got MinLr {Guard.Show(MinLr)}, MaxLr {Guard.Show(MaxLr)}.");
         if (WarmupSteps < 0 || TotalSteps <= 0 || WarmupSteps > TotalSteps) throw new ArgumentException($"Expected 0 ≤ WarmupSteps ≤ TotalSteps and TotalSteps > 0, got {WarmupSteps}, {TotalSteps}.");
     }
 }

@@ -17,7 +17,7 @@ public sealed record SamplingOptions(double Temperature = 1.0, int? TopK = null,
 
     public void Validate()
     {
-        if (Temperature < 0 || double.IsNaN(Temperature)) throw new ArgumentException($"Temperature must be ≥ 0 (0 = greedy), got {Temperature}.");
+        Guard.Finite(Temperature, nameof(Temperature), min: 0, hint: "0 means greedy.");
         if (TopK is <= 0) throw new ArgumentException($"TopK must be positive, got {TopK}.");
         if (TopP is { } p && !(p > 0 && p <= 1)) throw new ArgumentException($"TopP must be in (0, 1], got {p}.");
     }

@@ -27,6 +27,23 @@ public sealed class TokenBatches
     /// <summary>A short hash of the tokens and block size, so a resumed run can check that it sees the same data.</summary>
     public string Fingerprint { get; }
 
+    /// <summary>The largest token id in the text (ids are never negative).</summary>
+    public int MaxTokenId { get; }
+
+    /// <summary>
+    /// Throws unless every token id is below <paramref name="vocabSize"/>, naming the first id that is not and where it
+    /// is. A trainer checks this once, up front: an id out of range that appears only as a target would otherwise fail
+    /// inside the loss with libtorch's bare "Target 11 is out of bounds".
+    /// </summary>
+    public void RequireVocabulary(int vocabSize, string what = "text")
+    {
+        if (MaxTokenId < vocabSize) return;
+        using var outside = (_tokens >= vocabSize).nonzero();
+        long at = outside[0, 0].item<long>();
+        throw new ArgumentException($"Token {at} of the {what} is id {_tokens[at].item<long>()}, outside the model's vocabulary [0, {vocabSize - 1}] " +
+                                    $"(VocabSize {vocabSize}; the largest id in the {what} is {MaxTokenId}). Was it encoded with a different tokenizer, or is VocabSize too small?");
+    }
+
     /// <summary>How many different windows (start positions) there are.</summary>
     public long WindowCount => TokenCount - BlockSize;
 
@@ -39,7 +56,17 @@ public sealed class TokenBatches
                                         "Use more text or a smaller block size.", nameof(tokens));
         BlockSize = blockSize;
         ulong hash = 14695981039346656037UL;                               // FNV-1a over the token ids
-        foreach (int t in tokens) { hash ^= (uint)t; hash *= 1099511628211UL; }
+        int position = 0, max = 0;
+        foreach (int t in tokens)
+        {
+            if (t < 0)
+                throw new ArgumentException($"Token {position} of the text is {t}, but token ids are never negative" +
+                                            (t == -100 ? " (-100 is cross-entropy's \"ignore\" index: the model would silently learn nothing there)." : "."), nameof(tokens));
+            max = Math.Max(max, t);
+            position++;
+            hash ^= (uint)t; hash *= 1099511628211UL;
+        }
+        MaxTokenId = max;
         Fingerprint = $"{tokens.Count} tokens, T={blockSize}, fnv {hash:x16}";
         _tokens = tensor(tokens.Select(t => (long)t).ToArray(), dtype: int64);
         _tokens.DetachFromDisposeScope();

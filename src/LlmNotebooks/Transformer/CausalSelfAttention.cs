@@ -27,6 +27,7 @@ public sealed class CausalSelfAttention : Module<Tensor, Tensor>
     {
         if (heads <= 0 || channels % heads != 0)
             throw new ArgumentException($"The model width must split evenly into heads: channels {channels}, heads {heads}.");
+        Guard.UnitInterval(dropout, nameof(dropout));
         _channels = channels;
         _heads = heads;
         c_attn = Linear(channels, 3 * channels, hasBias: bias);

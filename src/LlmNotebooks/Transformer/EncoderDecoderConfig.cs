@@ -34,6 +34,7 @@ public sealed record EncoderDecoderConfig(
         Experts > 1 ? new MixtureOfExperts(Channels, FeedForwardHidden, Experts, ExpertsTopK, Dropout)
                     : new FeedForward(Channels, FeedForwardHidden, Dropout);
 
+    /// <summary>Throws when the configuration cannot build a model, saying which field is wrong (a NaN dropout included).</summary>
     public void Validate()
     {
         if (SourceVocab < 2 || TargetVocab < 2 || MaxSource <= 0 || MaxTarget <= 0 || Layers <= 0 || Heads <= 0 || Channels <= 0 || FeedForwardHidden <= 0)
@@ -42,5 +43,7 @@ public sealed record EncoderDecoderConfig(
         if (Positions == PositionKind.Sinusoidal && Channels % 2 != 0) throw new ArgumentException($"Sinusoidal positions need an even Channels, got {Channels}.");
         if (Experts == 1 || Experts < 0 || (Experts > 1 && (ExpertsTopK < 1 || ExpertsTopK > Experts)))
             throw new ArgumentException($"Experts must be 0 (dense) or at least 2 with 1 ≤ ExpertsTopK ≤ Experts; got {Experts} and {ExpertsTopK}.");
+        Guard.UnitInterval(Dropout, nameof(Dropout), "0 turns dropout off.");
+        if (!Enum.IsDefined(Positions)) throw new ArgumentException($"Positions must be one of {string.Join(", ", Enum.GetNames<PositionKind>())}, got {(int)Positions}.", nameof(Positions));
     }
 }

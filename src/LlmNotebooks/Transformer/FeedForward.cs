@@ -19,6 +19,7 @@ public sealed class FeedForward : Module<Tensor, Tensor>
     public FeedForward(long channels, long hidden, double dropout = 0.0, bool bias = true, string name = "mlp") : base(name)
     {
         if (channels <= 0 || hidden <= 0) throw new ArgumentException($"Feed-forward sizes must be positive, got channels {channels}, hidden {hidden}.");
+        Guard.UnitInterval(dropout, nameof(dropout));
         c_fc = Linear(channels, hidden, hasBias: bias);
         c_proj = Linear(hidden, channels, hasBias: bias);
         this.dropout = Dropout(dropout);

@@ -28,8 +28,11 @@ public sealed record GptConfig(int VocabSize, int BlockSize, int Layers, int Hea
     public long ParameterCount()
     {
         long V = VocabSize, T = BlockSize, L = Layers, C = Channels;
-        long perLayer = 12 * C * C + 4 * C + (Bias ? 9 * C : 0);   // weights, two LayerNorms, Linear biases (3C + C + 4C + C)
-        return V * C + T * C + L * perLayer + 2 * C;
+        checked
+        {
+            long perLayer = 12 * C * C + 4 * C + (Bias ? 9 * C : 0);   // weights, two LayerNorms, Linear biases (3C + C + 4C + C)
+            return V * C + T * C + L * perLayer + 2 * C;
+        }
     }
 
     /// <summary>
@@ -38,13 +41,18 @@ public sealed record GptConfig(int VocabSize, int BlockSize, int Layers, int Hea
     /// </summary>
     public long NonEmbeddingParameterCount() => ParameterCount() - (long)VocabSize * Channels - (long)BlockSize * Channels;
 
-    /// <summary>Throws when the configuration cannot build a model, saying which field is wrong.</summary>
+    /// <summary>Throws when the configuration cannot build a model, saying which field is wrong (a NaN dropout included).</summary>
     public void Validate()
     {
         if (VocabSize <= 0 || BlockSize <= 0 || Layers <= 0 || Heads <= 0 || Channels <= 0)
             throw new ArgumentException($"Every size in a GptConfig must be positive: {this}.");
         if (Channels % Heads != 0)
             throw new ArgumentException($"Channels ({Channels}) must be divisible by Heads ({Heads}).");
-        if (Dropout is < 0 or >= 1) throw new ArgumentException($"Dropout must be in [0, 1), got {Dropout}.");
+        Guard.UnitInterval(Dropout, nameof(Dropout), "0 turns dropout off.");
+        try { _ = ParameterCount(); }
+        catch (OverflowException)
+        {
+            throw new ArgumentException($"This GptConfig is too large to build: its parameter count does not fit in 64 bits ({this}).");
+        }
     }
 }
