@@ -3,6 +3,7 @@ using System.Security.Cryptography;
 using System.Text;
 using LlmNotebooks.Data;
 using LlmNotebooks.Data.Cleaning;
+using LlmNotebooks.Tensors;
 using LlmNotebooks.Tokenization;
 using LlmNotebooks.Transformer;
 using static TorchSharp.torch;
@@ -90,11 +91,14 @@ public static class CourseModel
                                 validation.Sum(d => d.Nats) / validationTokens.Count, train.Count, validation.Count);
     }
 
-    /// <summary>A freshly initialised course model (seeded, so always the same initial weights).</summary>
+    /// <summary>
+    /// A freshly initialised course model (seeded, so always the same initial weights). The initialisation draws from
+    /// torch's global generator, seeded with <see cref="Seed"/> for the call and then restored
+    /// (<see cref="TorchRandom.Seeded"/>): the caller's later random numbers do not depend on this call.
+    /// </summary>
     public static Gpt CreateModel()
     {
-        manual_seed(Seed);
-        return new Gpt(Config);
+        using (TorchRandom.Seeded(Seed)) return new Gpt(Config);
     }
 
     /// <summary>Trains the course model from scratch with the recipe and saves it (about two minutes).</summary>

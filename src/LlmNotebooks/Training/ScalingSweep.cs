@@ -1,5 +1,5 @@
+using LlmNotebooks.Tensors;
 using LlmNotebooks.Transformer;
-using static TorchSharp.torch;
 
 namespace LlmNotebooks.Training;
 
@@ -13,6 +13,8 @@ public sealed record ScalingRun(GptConfig Config, long Parameters, long NonEmbed
 /// <summary>
 /// Trains several model sizes with identical data, options and seed, and reports each one's final validation loss:
 /// the raw material of a scaling law L(N). Each validation point along the way also gives L at a smaller data size D.
+/// Each model is initialised from <see cref="TrainerOptions.Seed"/> inside <see cref="TorchRandom.Seeded"/>, so the
+/// sweep leaves torch's global generator where the caller left it.
 /// </summary>
 public static class ScalingSweep
 {
@@ -21,8 +23,9 @@ public static class ScalingSweep
         var runs = new List<ScalingRun>();
         foreach (var config in configs)
         {
-            manual_seed(options.Seed);
-            using var model = new Gpt(config);
+            Gpt model;
+            using (TorchRandom.Seeded(options.Seed)) model = new Gpt(config);   // every size starts from the same seed; the caller's generator is left as it was
+            using var _ = model;
             using var trainer = new Trainer(model, train, validation, options with { Title = $"N = {config.NonEmbeddingParameterCount():N0}", CheckpointPath = null });
             var history = trainer.Run();
             long tokensPerStep = (long)options.BatchSize * train.BlockSize;

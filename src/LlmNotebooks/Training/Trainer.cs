@@ -149,7 +149,10 @@ public sealed class Trainer : IDisposable
     (TrainStep Step, long Tokens) TrainOneStep(int step)
     {
         using var scope = NewDisposeScope();
-        if (Model is Gpt { Config.Dropout: > 0 }) manual_seed(Options.Seed * 7_919 + step);
+        // Dropout masks come from torch's global generator (TorchSharp's dropout takes no Generator of its own): seed it
+        // per step, so a resumed run draws the same masks, and put it back after the step, so the caller's random
+        // numbers do not depend on this call.
+        using var masks = Model is Gpt { Config.Dropout: > 0 } ? TorchRandom.Seeded(Options.Seed * 7_919 + step) : null;
         double lr = Options.Schedule.At(step);
         foreach (var group in _optimizer.ParamGroups) group.LearningRate = lr;
 

@@ -31,7 +31,11 @@ public sealed record TrainerOptions
     public int EvalEvery { get; init; } = 100;
     /// <summary>Batches in one validation measurement (always the same evenly spread windows).</summary>
     public int EvalBatches { get; init; } = 8;
-    /// <summary>Seeds the batches (and dropout): the same seed gives the same run.</summary>
+    /// <summary>
+    /// Seeds the batches (and dropout): the same seed gives the same run. Dropout masks are drawn from torch's global
+    /// generator, seeded per step and restored afterwards (see <see cref="Tensors.TorchRandom"/>), so training leaves
+    /// the global generator as it found it.
+    /// </summary>
     public long Seed { get; init; } = 1234;
     /// <summary>Where checkpoints go (a .safetensors path); null for none.</summary>
     public string? CheckpointPath { get; init; }

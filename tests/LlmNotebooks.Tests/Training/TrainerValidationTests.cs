@@ -178,4 +178,35 @@ public class TrainerValidationTests : IDisposable
         Assert.Throws<ArgumentException>(() => Trainer.Loss(model, x, y[.., ..4]));
         Assert.Equal(10, Data.MaxTokenId);
     }
+
+    [Fact]
+    public void Dropout_is_repeatable_and_leaves_the_global_generator_where_the_caller_left_it()
+    {
+        var config = GptConfig.Tiny with { Dropout = 0.2 };
+        double[] Losses(bool drawInBetween)
+        {
+            manual_seed(42);
+            using var model = new Gpt(config);
+            using var trainer = new Trainer(model, Data, null, Small);
+            trainer.Run(stopAfter: 3);
+            if (drawInBetween) rand(100).Dispose();                       // the caller's own draws change nothing in the run
+            trainer.Run();
+            return trainer.History.Train.Select(t => t.Loss).ToArray();
+        }
+        Assert.Equal(Losses(false), Losses(true));
+
+        manual_seed(99);
+        float[] expected = rand(5).data<float>().ToArray();
+        using (var model = new Gpt(config))
+        using (var trainer = new Trainer(model, Data, null, Small))
+        {
+            manual_seed(99);
+            trainer.Run();
+        }
+        Assert.Equal(expected, rand(5).data<float>().ToArray());
+
+        manual_seed(99);
+        using (LlmNotebooks.Tensors.TorchRandom.Seeded(5)) rand(3).Dispose();
+        Assert.Equal(expected, rand(5).data<float>().ToArray());
+    }
 }
