@@ -12,7 +12,8 @@ namespace LlmNotebooks.Transformer;
 /// </summary>
 public sealed class FeedForward : Module<Tensor, Tensor>
 {
-    readonly Linear c_fc, c_proj;
+    // Declared as Module<Tensor, Tensor>, not Linear, so that fine-tuning can swap in a quantized or LoRA layer by name.
+    readonly Module<Tensor, Tensor> c_fc, c_proj;
     readonly Dropout dropout;
     readonly bool _dropout;
 
