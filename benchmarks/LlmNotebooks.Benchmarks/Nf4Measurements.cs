@@ -67,7 +67,11 @@ static class Nf4Measurements
             }
             return best;
         }
-        double tLinear = Best(() => linear.forward(x)), tNf4 = Best(() => nf4.forward(x)), tDequant = Best(() => nf4.DequantizedWeight());
+        int threads = torch.get_num_threads();
+        torch.set_num_threads(1);                        // two-thread timings swing widely on a shared machine
+        double tDequant = Best(() => nf4.DequantizedWeight()), tLinear = Best(() => linear.forward(x)), tNf4 = Best(() => nf4.forward(x));
+        torch.set_num_threads(threads);
+        string load = File.Exists("/proc/loadavg") ? $" (load average {File.ReadAllText("/proc/loadavg").Split(' ')[0]} on {Environment.ProcessorCount} cores while measuring: treat the times as rough)" : "";
 
         return $"""
         # NF4, INT4 and FP4 quantization (QLoRA's storage of a frozen base model)
@@ -122,7 +126,7 @@ static class Nf4Measurements
 
         ## Cost of dequantizing in forward
 
-        One 768 → 3072 layer on 64 tokens, fastest of 30 runs, no gradient:
+        One 768 → 3072 layer on 64 tokens, one thread, fastest of 30 runs, no gradient{load}:
 
         | | time |
         |---|---|

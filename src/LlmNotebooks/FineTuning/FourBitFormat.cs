@@ -52,6 +52,14 @@ public sealed class FourBitFormat
     public override string ToString() => $"{Name} ({Levels.Count} levels)";
 
     /// <summary>
+    /// For decoding packed bytes: 256 pairs, flattened — entry 2b is the level of byte b's high nibble, entry 2b+1 that of
+    /// its low nibble (a code beyond the last level decodes as the last level; the encoder never writes one).
+    /// </summary>
+    internal float[] BytePairLevels => _bytePairs ??= Enumerable.Range(0, 256)
+        .SelectMany(b => new[] { Levels[Math.Min(b >> 4, Levels.Count - 1)], Levels[Math.Min(b & 15, Levels.Count - 1)] }).ToArray();
+    float[]? _bytePairs;
+
+    /// <summary>
     /// The probability where NF4's outermost quantile is taken, from the QLoRA code (bitsandbytes'
     /// <c>create_normal_map</c>): the average of 1 - 1/(2·15) and 1 - 1/(2·16), rounded to 7 digits there. Φ⁻¹(1) would
     /// be infinite, so the largest level cannot sit at probability 1; this offset puts it where the 15- and 16-level

@@ -121,13 +121,16 @@ public sealed class QuantizedTensor : IDisposable
         return scales.MoveToOuterDisposeScope();
     }
 
-    /// <summary>Back to float32 with the original shape: each code's level times its block's scale.</summary>
+    /// <summary>
+    /// Back to float32 with the original shape: each code's level times its block's scale. Rather than unpacking the
+    /// nibbles, each byte looks up its pair of levels in a 256-row table (row b = [level of b's high nibble, level of
+    /// its low nibble]), which is one gather instead of several passes over the codes.
+    /// </summary>
     public Tensor Dequantize()
     {
         using var scope = NewDisposeScope();
-        var levels = tensor(Format.Levels.ToArray(), device: Codes.device);
-        var codes = BlockQuantizer.Unpack(Codes).to(ScalarType.Int64);                             // (n)
-        var normalised = levels.take(codes).view(Blocks, BlockSize);                               // (blocks, block) in [-1, 1]
+        var pairs = tensor(Format.BytePairLevels, [256, 2], device: Codes.device);
+        var normalised = pairs.index_select(0, Codes.to(ScalarType.Int64)).view(Blocks, BlockSize);   // (blocks, block) in [-1, 1]
         var values = normalised * Scales().unsqueeze(1);
         return values.view(Shape).MoveToOuterDisposeScope();
     }

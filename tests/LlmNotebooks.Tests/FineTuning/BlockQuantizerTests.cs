@@ -21,6 +21,20 @@ public class BlockQuantizerTests
     }
 
     [Fact]
+    public void Dequantize_reads_the_high_nibble_first_and_scales_each_block()
+    {
+        using var scope = NewDisposeScope();
+        var bytes = new byte[32];
+        bytes[0] = 0x12; bytes[1] = 0xF0;                                   // codes 1, 2, 15, 0, then zeros: 64 values, one block
+        var codes = tensor(bytes.Concat(bytes).ToArray());                  // two blocks
+        var q = new QuantizedTensor(FourBitFormat.Nf4, [2, 64], 64, codes, tensor(new[] { 2f, 0.5f }));
+        var back = q.Dequantize();
+        var L = FourBitFormat.Nf4.Levels;
+        Assert.Equal(new[] { 2 * L[1], 2 * L[2], 2 * L[15], 2 * L[0], 2 * L[0] }, back[0, ..5].data<float>().ToArray());
+        Assert.Equal(new[] { 0.5f * L[1], 0.5f * L[2], 0.5f * L[15] }, back[1, ..3].data<float>().ToArray());
+    }
+
+    [Fact]
     public void Packing_rejects_odd_counts_codes_above_15_and_other_dtypes()
     {
         using var scope = NewDisposeScope();
