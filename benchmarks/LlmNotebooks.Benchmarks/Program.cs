@@ -7,9 +7,10 @@ using LlmNotebooks.Benchmarks;
 using LlmNotebooks.Platform;
 using LlmNotebooks.Transformer;
 
-// dotnet run --project benchmarks/LlmNotebooks.Benchmarks [-- gpt|bpe]
+// dotnet run --project benchmarks/LlmNotebooks.Benchmarks [-- gpt|bpe|nf4]
 // Runs in-process (no second build of TorchSharp's native libraries), then writes the reports in benchmarks/results/:
-// gpt-train-step.md (a GPT training step against the matmul peak) and bpe-training.md (BPE training vs the baselines).
+// gpt-train-step.md (a GPT training step against the matmul peak), bpe-training.md (BPE training vs the baselines) and
+// nf4.md (4-bit quantization: errors of NF4, INT4 and FP4, bits per parameter, stored sizes).
 TorchNativeLoader.EnsureLoadable();
 string which = args.FirstOrDefault() ?? "all";
 string resultsDir = Path.Combine(LlmNotebooks.Benchmarks.Paths.RepoRoot(), "benchmarks", "results");
@@ -17,6 +18,27 @@ Directory.CreateDirectory(resultsDir);
 string F(double v, string f) => v.ToString(f, CultureInfo.InvariantCulture);
 if (which is "gpt" or "all") RunGpt();
 if (which is "bpe" or "all") RunBpe();
+if (which is "nf4" or "all") RunNf4();
+
+void RunNf4()
+{
+    string report = Nf4Measurements.Report(GitCommit());
+    File.WriteAllText(Path.Combine(resultsDir, "nf4.md"), report);
+    Console.WriteLine(report);
+}
+
+string GitCommit()
+{
+    try
+    {
+        using var git = System.Diagnostics.Process.Start(new System.Diagnostics.ProcessStartInfo("git", "rev-parse --short HEAD")
+            { RedirectStandardOutput = true, UseShellExecute = false, WorkingDirectory = LlmNotebooks.Benchmarks.Paths.RepoRoot() })!;
+        string hash = git.StandardOutput.ReadToEnd().Trim();
+        git.WaitForExit();
+        return git.ExitCode == 0 && hash.Length > 0 ? hash : "unknown";
+    }
+    catch (System.ComponentModel.Win32Exception) { return "unknown (git not found)"; }
+}
 
 void RunBpe()
 {

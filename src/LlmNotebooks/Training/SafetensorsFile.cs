@@ -35,16 +35,45 @@ public static class SafetensorsFile
         finally { if (File.Exists(temp)) File.Delete(temp); }
     }
 
-    /// <summary>Reads every tensor of the file (the caller disposes them). Errors say which file is unreadable and why.</summary>
-    public static Dictionary<string, Tensor> ReadTensors(string path)
+    /// <summary>
+    /// Reads every tensor of the file, or only those named in <paramref name="names"/> (the caller disposes them). The
+    /// tensors are read one after another straight from the file, so a file of several hundred megabytes (GPT-2 small's
+    /// 548 MB) needs no second copy in memory. Errors say which file is unreadable and why.
+    /// </summary>
+    public static Dictionary<string, Tensor> ReadTensors(string path, IEnumerable<string>? names = null)
     {
         RequireFile(path);
         ReadHeader(path);   // a clear error for a truncated or foreign file before the reader sees it
-        try { return Safetensors.LoadStateDict(path); }
+        try { return Safetensors.LoadStateDict(path, names?.ToList()); }
         catch (Exception e) when (e is not OutOfMemoryException)
         {
             throw new InvalidDataException($"{path} is not a readable safetensors file ({e.Message}). Was it written completely?", e);
         }
+    }
+
+    /// <summary>One entry of a safetensors header: the tensor's dtype as the file names it ("F32", "F16", "BF16", "I64", ...) and its shape.</summary>
+    public readonly record struct TensorInfo(string DType, long[] Shape);
+
+    /// <summary>
+    /// The name, dtype and shape of every tensor in the file, read from its header alone (no tensor data is read),
+    /// so a loader can check a large file before reading it.
+    /// </summary>
+    public static IReadOnlyDictionary<string, TensorInfo> ReadIndex(string path)
+    {
+        RequireFile(path);
+        var result = new Dictionary<string, TensorInfo>();
+        foreach (var (name, entry) in ReadHeader(path))
+        {
+            if (name == "__metadata__") continue;
+            if (entry is not JsonObject e || e["dtype"]?.GetValueKind() != JsonValueKind.String || e["shape"] is not JsonArray shape)
+                throw new InvalidDataException($"{path}: the header entry '{name}' has no dtype and shape; is this a safetensors file?");
+            try { result[name] = new TensorInfo(e["dtype"]!.GetValue<string>(), shape.Select(d => d!.GetValue<long>()).ToArray()); }
+            catch (Exception x) when (x is FormatException or InvalidOperationException or NullReferenceException)
+            {
+                throw new InvalidDataException($"{path}: the shape of '{name}' is not a list of integers ({shape.ToJsonString()}).", x);
+            }
+        }
+        return result;
     }
 
     /// <summary>The "__metadata__" map of the file (empty when it has none).</summary>

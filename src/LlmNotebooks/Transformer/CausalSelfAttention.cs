@@ -14,7 +14,8 @@ namespace LlmNotebooks.Transformer;
 /// </summary>
 public sealed class CausalSelfAttention : Module<Tensor, Tensor>
 {
-    readonly Linear c_attn, c_proj;
+    // Declared as Module<Tensor, Tensor>, not Linear, so that fine-tuning can swap in a quantized or LoRA layer by name.
+    readonly Module<Tensor, Tensor> c_attn, c_proj;
     readonly Dropout resid_dropout;
     readonly long _channels, _heads;
     readonly bool _dropout;

@@ -12,11 +12,14 @@ namespace LlmNotebooks.Transformer;
 /// </summary>
 public sealed class FeedForward : Module<Tensor, Tensor>
 {
-    readonly Linear c_fc, c_proj;
+    // Declared as Module<Tensor, Tensor>, not Linear, so that fine-tuning can swap in a quantized or LoRA layer by name.
+    readonly Module<Tensor, Tensor> c_fc, c_proj;
     readonly Dropout dropout;
     readonly bool _dropout;
+    readonly TorchSharp.Modules.GELU.Approximate _gelu;
 
-    public FeedForward(long channels, long hidden, double dropout = 0.0, bool bias = true, string name = "mlp") : base(name)
+    /// <summary>C → hidden → C; <paramref name="tanhGelu"/> uses GELU's tanh approximation, as GPT-2 was trained (see <see cref="GptConfig.TanhGelu"/>).</summary>
+    public FeedForward(long channels, long hidden, double dropout = 0.0, bool bias = true, string name = "mlp", bool tanhGelu = false) : base(name)
     {
         if (channels <= 0 || hidden <= 0) throw new ArgumentException($"Feed-forward sizes must be positive, got channels {channels}, hidden {hidden}.");
         Guard.UnitInterval(dropout, nameof(dropout));
@@ -24,13 +27,14 @@ public sealed class FeedForward : Module<Tensor, Tensor>
         c_proj = Linear(hidden, channels, hasBias: bias);
         this.dropout = Dropout(dropout);
         _dropout = dropout > 0;
+        _gelu = tanhGelu ? TorchSharp.Modules.GELU.Approximate.tanh : TorchSharp.Modules.GELU.Approximate.none;
         RegisterComponents();
     }
 
     /// <summary>(…, C) → (…, C).</summary>
     public override Tensor forward(Tensor x)
     {
-        var y = c_proj.forward(functional.gelu(c_fc.forward(x)));
+        var y = c_proj.forward(functional.gelu(c_fc.forward(x), _gelu));
         return _dropout ? dropout.forward(y) : y;   // skipped entirely at p = 0: no mask to draw
     }
 }

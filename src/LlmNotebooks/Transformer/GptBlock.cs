@@ -17,7 +17,7 @@ public sealed class GptBlock : Module<Tensor, Tensor>
         ln_1 = LayerNorm(config.Channels);
         attn = new CausalSelfAttention(config.Channels, config.Heads, config.Dropout, config.Bias);
         ln_2 = LayerNorm(config.Channels);
-        mlp = new FeedForward(config.Channels, 4 * config.Channels, config.Dropout, config.Bias);
+        mlp = new FeedForward(config.Channels, 4 * config.Channels, config.Dropout, config.Bias, tanhGelu: config.TanhGelu);
         RegisterComponents();
     }
 

@@ -10,7 +10,12 @@ namespace LlmNotebooks.Transformer;
 /// <param name="Channels">C: the width of every token vector (n_embd).</param>
 /// <param name="Dropout">Dropout probability during training (0 for small data that is not memorised).</param>
 /// <param name="Bias">Whether the Linear layers have biases (GPT-2: yes). LayerNorms always have them.</param>
-public sealed record GptConfig(int VocabSize, int BlockSize, int Layers, int Heads, int Channels, double Dropout = 0.0, bool Bias = true)
+/// <param name="TanhGelu">
+/// Whether the feed-forward GELU uses the tanh approximation, 0.5·x·(1 + tanh(√(2/π)·(x + 0.044715·x³))), instead of the
+/// exact x·Φ(x). OpenAI trained GPT-2 with the approximation (Hugging Face calls it "gelu_new"), so its weights give
+/// exactly its outputs only with it; the two differ by at most 0.00047 anywhere.
+/// </param>
+public sealed record GptConfig(int VocabSize, int BlockSize, int Layers, int Heads, int Channels, double Dropout = 0.0, bool Bias = true, bool TanhGelu = false)
 {
     /// <summary>For tests: 2 layers, 2 heads, 16 wide, context 8, vocabulary 11.</summary>
     public static GptConfig Tiny { get; } = new(VocabSize: 11, BlockSize: 8, Layers: 2, Heads: 2, Channels: 16);
@@ -18,8 +23,8 @@ public sealed record GptConfig(int VocabSize, int BlockSize, int Layers, int Hea
     /// <summary>nanoGPT's "baby" character model: 4 layers × 4 heads × 128 wide, context 64, 65 characters (≈0.8 M parameters).</summary>
     public static GptConfig Baby { get; } = new(VocabSize: 65, BlockSize: 64, Layers: 4, Heads: 4, Channels: 128);
 
-    /// <summary>GPT-2 small (124 M parameters): 12 × 12 × 768, context 1024, 50,257 tokens.</summary>
-    public static GptConfig Gpt2Small { get; } = new(VocabSize: 50257, BlockSize: 1024, Layers: 12, Heads: 12, Channels: 768);
+    /// <summary>GPT-2 small (124 M parameters): 12 × 12 × 768, context 1024, 50,257 tokens, tanh-approximated GELU (as trained).</summary>
+    public static GptConfig Gpt2Small { get; } = new(VocabSize: 50257, BlockSize: 1024, Layers: 12, Heads: 12, Channels: 768, TanhGelu: true);
 
     /// <summary>
     /// Parameters of a <see cref="Gpt"/> with this config (with biases; the output layer shares the token embedding):
