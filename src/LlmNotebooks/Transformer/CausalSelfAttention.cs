@@ -14,7 +14,9 @@ namespace LlmNotebooks.Transformer;
 /// </summary>
 public sealed class CausalSelfAttention : Module<Tensor, Tensor>
 {
-    readonly Linear c_attn, c_proj;
+    // Typed as any Module<Tensor, Tensor> (not Linear) and not readonly: fine-tuning swaps a layer for a wrapped one
+    // (LoRA's LoraLinear, QLoRA's quantized base) by name, see LlmNotebooks.FineTuning.ModuleSurgery.
+    Module<Tensor, Tensor> c_attn, c_proj;
     readonly Dropout resid_dropout;
     readonly long _channels, _heads;
     readonly bool _dropout;

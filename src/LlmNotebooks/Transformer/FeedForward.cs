@@ -12,7 +12,8 @@ namespace LlmNotebooks.Transformer;
 /// </summary>
 public sealed class FeedForward : Module<Tensor, Tensor>
 {
-    readonly Linear c_fc, c_proj;
+    // Any Module<Tensor, Tensor> and not readonly, so fine-tuning can swap a layer by name (LlmNotebooks.FineTuning.ModuleSurgery).
+    Module<Tensor, Tensor> c_fc, c_proj;
     readonly Dropout dropout;
     readonly bool _dropout;
 
