@@ -170,6 +170,27 @@ public sealed partial class BpeTokenizer : ITokenizer
         return new BpeTokenizer(_merges[..merges], _special.OrderBy(p => p.Value).Select(p => p.Key));
     }
 
+    /// <summary>
+    /// The same tokenizer with more special tokens, appended after the existing ones: every id it had keeps its meaning
+    /// (bytes, merges and earlier special tokens), so a model trained with it still reads the same ids, and the new
+    /// tokens get the next ids, VocabSize, VocabSize + 1, … (a model needs that many new embedding rows). Tokens it
+    /// already has are kept where they are and not added twice. Special tokens are never split: "[INST]" in a text is
+    /// one id, however the merges would have cut it. Example: the chat template of chapter 5,
+    /// <c>tokenizer.WithSpecialTokens(["&lt;s&gt;", "[INST]", "[/INST]", "&lt;/s&gt;", "&lt;pad&gt;"])</c>.
+    /// </summary>
+    /// <exception cref="ArgumentException">An empty token.</exception>
+    public BpeTokenizer WithSpecialTokens(IEnumerable<string> tokens)
+    {
+        ArgumentNullException.ThrowIfNull(tokens);
+        var added = new List<string>();
+        foreach (var t in tokens)
+        {
+            if (string.IsNullOrEmpty(t)) throw new ArgumentException("A special token must be a non-empty string such as \"<pad>\".", nameof(tokens));
+            if (!_special.ContainsKey(t) && !added.Contains(t)) added.Add(t);
+        }
+        return new BpeTokenizer(_merges, [.. _special.OrderBy(p => p.Value).Select(p => p.Key), .. added]);
+    }
+
     static bool ContainsPair(List<int> s, (int, int) pair)
     {
         for (int i = 0; i + 1 < s.Count; i++) if (s[i] == pair.Item1 && s[i + 1] == pair.Item2) return true;

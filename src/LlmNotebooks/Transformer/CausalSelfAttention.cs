@@ -14,8 +14,9 @@ namespace LlmNotebooks.Transformer;
 /// </summary>
 public sealed class CausalSelfAttention : Module<Tensor, Tensor>
 {
-    // Declared as Module<Tensor, Tensor>, not Linear, so that fine-tuning can swap in a quantized or LoRA layer by name.
-    readonly Module<Tensor, Tensor> c_attn, c_proj;
+    // Typed as any Module<Tensor, Tensor> (not Linear) and not readonly: fine-tuning swaps a layer for a wrapped one
+    // (LoRA's LoraLinear, QLoRA's quantized base) by name, see LlmNotebooks.FineTuning.ModuleSurgery.
+    Module<Tensor, Tensor> c_attn, c_proj;
     readonly Dropout resid_dropout;
     readonly long _channels, _heads;
     readonly bool _dropout;

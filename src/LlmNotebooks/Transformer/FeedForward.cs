@@ -12,8 +12,8 @@ namespace LlmNotebooks.Transformer;
 /// </summary>
 public sealed class FeedForward : Module<Tensor, Tensor>
 {
-    // Declared as Module<Tensor, Tensor>, not Linear, so that fine-tuning can swap in a quantized or LoRA layer by name.
-    readonly Module<Tensor, Tensor> c_fc, c_proj;
+    // Any Module<Tensor, Tensor> and not readonly, so fine-tuning can swap a layer by name (LlmNotebooks.FineTuning.ModuleSurgery).
+    Module<Tensor, Tensor> c_fc, c_proj;
     readonly Dropout dropout;
     readonly bool _dropout;
     readonly TorchSharp.Modules.GELU.Approximate _gelu;

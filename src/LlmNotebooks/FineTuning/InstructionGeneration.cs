@@ -1,0 +1,93 @@
+using System.Globalization;
+using System.Text;
+using System.Text.RegularExpressions;
+using LlmNotebooks.Tokenization;
+using LlmNotebooks.Transformer;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace LlmNotebooks.FineTuning;
+
+/// <summary>A generated answer.</summary>
+/// <param name="Text">The answer, decoded, without the template's markers and the leading space.</param>
+/// <param name="Finished">True when the model ended it with &lt;/s&gt;; false when it hit the token limit or the window.</param>
+/// <param name="Tokens">The answer's token ids (without &lt;/s&gt;).</param>
+/// <param name="DroppedPromptTokens">Instruction tokens cut from the left so the prompt fitted (0 usually).</param>
+public sealed record GeneratedAnswer(string Text, bool Finished, IReadOnlyList<int> Tokens, int DroppedPromptTokens);
+
+/// <summary>One held-out example, what the model answered, and whether it counts as correct.</summary>
+public sealed record ExactMatchItem(InstructionExample Example, string Answer, bool Correct);
+
+/// <summary>Exact match over a set of examples: the share of answers equal to the reference after <see cref="InstructionGeneration.Normalize"/>.</summary>
+public sealed record ExactMatchReport(int Correct, int Total, IReadOnlyList<ExactMatchItem> Items)
+{
+    public double Score => Total == 0 ? 0 : (double)Correct / Total;
+    public override string ToString() => string.Create(CultureInfo.InvariantCulture, $"exact match {Correct}/{Total} = {100 * Score:F1}%");
+}
+
+/// <summary>
+/// Asking a fine-tuned model: the prompt "&lt;s&gt;[INST] {instruction} [/INST]", then greedy decoding (always the most
+/// likely next token) until the model writes &lt;/s&gt; or <c>maxNewTokens</c> tokens have come out (or the 64-token
+/// window is full: the model cannot read further back, and the prompt is never cut to make room while answering).
+/// </summary>
+public static class InstructionGeneration
+{
+    /// <summary>Greedy answer to one instruction; the model is switched to eval mode for it and back afterwards.</summary>
+    /// <exception cref="ArgumentException">A tokenizer without the template's tokens, or one larger than the model's vocabulary.</exception>
+    public static GeneratedAnswer Answer(Gpt model, BpeTokenizer tokenizer, string instruction, int maxNewTokens = 32)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        ArgumentNullException.ThrowIfNull(instruction);
+        if (maxNewTokens < 1) throw new ArgumentOutOfRangeException(nameof(maxNewTokens), $"Expected at least 1 new token, got {maxNewTokens}.");
+        if (tokenizer.VocabSize > model.Config.VocabSize)
+            throw new ArgumentException($"The tokenizer has {tokenizer.VocabSize} tokens but the model only {model.Config.VocabSize} rows: grow the model with InstructionTemplate.GrowVocabulary(model, tokenizer.VocabSize).", nameof(tokenizer));
+        int block = model.Config.BlockSize;
+        var batcher = new InstructionBatcher(tokenizer, block);
+        var (prompt, dropped) = batcher.EncodePrompt(instruction, roomForAnswer: 1);   // cut only a prompt that would not fit at all
+        var answer = new List<int>();
+        bool finished = false, wasTraining = model.training;
+        model.eval();
+        try
+        {
+            using var _ = no_grad();
+            var context = new List<int>(prompt);
+            while (answer.Count < maxNewTokens && context.Count <= block)
+            {
+                using var scope = NewDisposeScope();
+                var logits = model.forward(tensor(context.Select(i => (long)i).ToArray()).unsqueeze(0));   // (1, T, V)
+                int next = (int)logits[0, -1].argmax().item<long>();
+                if (next == batcher.Ids.Eos) { finished = true; break; }
+                answer.Add(next);
+                context.Add(next);
+                if (context.Count == block + 1) break;   // the next prediction would need more than the window
+            }
+        }
+        finally { model.train(wasTraining); }
+        var text = tokenizer.Decode(answer);
+        return new GeneratedAnswer(text.StartsWith(' ') ? text[1..] : text, finished, answer, dropped);
+    }
+
+    /// <summary>
+    /// The comparison form of an answer: Unicode NFC, lower case (invariant culture, so Cyrillic too), runs of white space
+    /// made one space, trimmed, and one final "." removed. "  The Wand. " and "the wand" are equal; "wand" is not.
+    /// </summary>
+    public static string Normalize(string text)
+    {
+        ArgumentNullException.ThrowIfNull(text);
+        var s = Regex.Replace(text.Normalize(NormalizationForm.FormC).ToLowerInvariant(), @"\s+", " ").Trim();
+        return s.EndsWith('.') ? s[..^1].TrimEnd() : s;
+    }
+
+    /// <summary>Answers every example greedily and scores exact match against its output (see <see cref="Normalize"/>).</summary>
+    public static ExactMatchReport ExactMatch(Gpt model, BpeTokenizer tokenizer, IReadOnlyList<InstructionExample> examples, int maxNewTokens = 32)
+    {
+        ArgumentNullException.ThrowIfNull(examples);
+        var items = new List<ExactMatchItem>(examples.Count);
+        foreach (var e in examples)
+        {
+            var answer = Answer(model, tokenizer, e.Instruction, maxNewTokens).Text;
+            items.Add(new ExactMatchItem(e, answer, Normalize(answer) == Normalize(e.Output)));
+        }
+        return new ExactMatchReport(items.Count(i => i.Correct), items.Count, items);
+    }
+}
