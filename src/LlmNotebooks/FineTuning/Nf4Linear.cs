@@ -18,7 +18,7 @@ namespace LlmNotebooks.FineTuning;
 /// Its state dict holds the stored form: weight_codes (uint8), the scales (weight_absmax, or weight_absmax_codes,
 /// weight_absmax_scales and weight_absmax_mean when double-quantized) and bias.
 /// </summary>
-public sealed class Nf4Linear : Module<Tensor, Tensor>
+public sealed class Nf4Linear : Module<Tensor, Tensor>, ILinearLayer
 {
     // Field names become state-dict keys.
     readonly Tensor weight_codes;
