@@ -50,7 +50,7 @@ void RunBpe()
     words, which favours deduplicating chunks; on text with more distinct words that part of the gain is smaller (not
     measured here). The notebook times the first 50 merges of the textbook version, its most expensive ones.
     """;
-    File.WriteAllText(Path.Combine(resultsDir, "bpe-training.md"), report);
+    AtomicFile.WriteText(Path.Combine(resultsDir, "bpe-training.md"), report);
     Console.WriteLine(report);
 }
 
@@ -87,6 +87,6 @@ measured iterations) on {Environment.ProcessorCount} cores, TorchSharp {typeof(T
 The fraction compares the training step's useful arithmetic with what the same machine reaches on one large matrix
 product in the same run, so it is independent of how fast the machine is.
 """;
-File.WriteAllText(Path.Combine(resultsDir, "gpt-train-step.md"), report);
+AtomicFile.WriteText(Path.Combine(resultsDir, "gpt-train-step.md"), report);
 Console.WriteLine(report);
 }

@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
+using LlmNotebooks.Platform;
 
 namespace LlmNotebooks.Data;
 
@@ -95,9 +96,7 @@ public static partial class TinyWorld
         Directory.CreateDirectory(folder);
         foreach (var (name, bytes) in DatasetFileBytes(seed))
         {
-            string target = Path.Combine(folder, name), temp = target + ".tmp";
-            File.WriteAllBytes(temp, bytes);
-            File.Move(temp, target, overwrite: true);
+            AtomicFile.Write(Path.Combine(folder, name), bytes);
         }
     }
 

@@ -155,12 +155,7 @@ public static partial class TorchNativeLoader
         }
 
         string target = Path.Combine(folder, LibraryFile);
-        if (!File.Exists(target) || !File.ReadAllBytes(target).AsSpan().SequenceEqual(patched))
-        {
-            string temp = Path.Combine(folder, $".{LibraryFile}.{Environment.ProcessId}.tmp");
-            File.WriteAllBytes(temp, patched);
-            File.Move(temp, target, overwrite: true); // atomic: other processes see the old or the new file, whole
-        }
+        AtomicFile.WriteIfChanged(target, patched); // other processes see the old or the new file, whole
         return target;
     }
 

@@ -1,6 +1,7 @@
 using System.Text;
 using System.Text.Json;
 using System.Text.RegularExpressions;
+using LlmNotebooks.Platform;
 
 namespace LlmNotebooks.Tokenization;
 
@@ -249,14 +250,10 @@ public sealed partial class BpeTokenizer : ITokenizer
     /// </summary>
     public void Save(string path)
     {
-        string full = Path.GetFullPath(path);
-        Directory.CreateDirectory(Path.GetDirectoryName(full)!);
         var sb = new StringBuilder().Append(FormatHeader).Append('\n');
         foreach (var (l, r) in _merges) sb.Append("merge ").Append(l).Append(' ').Append(r).Append('\n');
         foreach (var (s, id) in _special.OrderBy(p => p.Value)) sb.Append("special ").Append(id).Append(' ').Append(JsonSerializer.Serialize(s)).Append('\n');
-        string temp = full + $".{Environment.ProcessId}.tmp";
-        File.WriteAllText(temp, sb.ToString(), new UTF8Encoding(false));
-        File.Move(temp, full, overwrite: true);
+        AtomicFile.WriteText(path, sb.ToString());
     }
 
     /// <summary>Loads a tokenizer saved by <see cref="Save"/>, checking every line.</summary>
