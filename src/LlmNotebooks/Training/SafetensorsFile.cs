@@ -17,6 +17,9 @@ namespace LlmNotebooks.Training;
 /// </summary>
 public static class SafetensorsFile
 {
+    /// <summary>The largest JSON header read (100 MB, the limit of the reference safetensors implementation).</summary>
+    public const ulong MaxHeaderBytes = 100_000_000;
+
     /// <summary>
     /// Writes <paramref name="tensors"/> and <paramref name="metadata"/> to <paramref name="path"/> atomically
     /// (<see cref="AtomicFile"/>): into a temporary file beside it, then renamed over it, so an existing file is only
@@ -70,8 +73,11 @@ public static class SafetensorsFile
         if (stream.ReadAtLeast(lengthBytes, 8, throwOnEndOfStream: false) < 8)
             throw new InvalidDataException($"{path} is too short to be a safetensors file ({stream.Length} bytes). Was it written completely?");
         ulong length = BinaryPrimitives.ReadUInt64LittleEndian(lengthBytes);
-        if (length == 0 || length > 100_000_000 || (long)length > stream.Length - 8)
-            throw new InvalidDataException($"{path} is not a safetensors file: its header length ({length}) does not fit the file ({stream.Length} bytes).");
+        if (length > MaxHeaderBytes)
+            throw new InvalidDataException($"{path}: its safetensors header claims {length:N0} bytes, more than the {MaxHeaderBytes:N0} this reader accepts " +
+                                           "(the format's own limit; real headers are a few kilobytes). The file is damaged or not a safetensors file.");
+        if (length == 0 || (long)length > stream.Length - 8)
+            throw new InvalidDataException($"{path} is not a safetensors file: its header length ({length:N0} bytes) does not fit the file ({stream.Length:N0} bytes). Was it written completely?");
         var bytes = new byte[length];
         stream.ReadExactly(bytes);
         try
