@@ -69,7 +69,7 @@ public static class MinHash
         return z ^ (z >> 31);
     }
 
-    /// <summary>The hash family: h_i(x) = Mix(x ⊕ salt_i), with the salts drawn from <paramref name="seed"/>.</summary>
+    /// <summary>The hash family: h_i(x) = Mix(x ⊕ salt_i), with the salts drawn from the seed (memoised per (hashes, seed)).</summary>
     static readonly System.Collections.Concurrent.ConcurrentDictionary<(int, ulong), ulong[]> SaltCache = new();
 
     static ulong[] Salts(int hashes, ulong seed) => SaltCache.GetOrAdd((hashes, seed), key => MakeSalts(key.Item1, key.Item2));
