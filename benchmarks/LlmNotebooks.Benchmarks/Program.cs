@@ -12,7 +12,7 @@ using LlmNotebooks.Transformer;
 // gpt-train-step.md (a GPT training step against the matmul peak) and bpe-training.md (BPE training vs the baselines).
 TorchNativeLoader.EnsureLoadable();
 string which = args.FirstOrDefault() ?? "all";
-string resultsDir = Path.Combine(LlmNotebooks.Benchmarks.Paths.RepoRoot(), "benchmarks", "results");
+string resultsDir = Path.Combine(Checkout.FindRoot(Directory.GetCurrentDirectory()) ?? Checkout.Root, "benchmarks", "results");
 Directory.CreateDirectory(resultsDir);
 string F(double v, string f) => v.ToString(f, CultureInfo.InvariantCulture);
 if (which is "gpt" or "all") RunGpt();

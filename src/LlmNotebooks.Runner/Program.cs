@@ -50,7 +50,7 @@ if (noBook && (bookOnly || bookDir is not null))
     return 2;
 }
 
-string? root = NotebookRunner.FindRepoRoot(Directory.GetCurrentDirectory()) ?? NotebookRunner.FindRepoRoot(AppContext.BaseDirectory);
+string? root = Checkout.FindRoot(Directory.GetCurrentDirectory()) ?? Checkout.FindRoot(AppContext.BaseDirectory);
 if (root is null)
 {
     Console.Error.WriteLine("error: run this from inside the course checkout (no LlmNotebooks.sln found above the current folder).");

@@ -13,6 +13,6 @@ static class TestSetup
 
     /// <summary>The repository root, found from the test binary's folder.</summary>
     public static string RepoRoot { get; } =
-        LlmNotebooks.Runner.NotebookRunner.FindRepoRoot(AppContext.BaseDirectory)
+        Checkout.FindRoot(AppContext.BaseDirectory)
         ?? throw new InvalidOperationException("The tests must run inside the course checkout (LlmNotebooks.sln not found).");
 }

@@ -85,7 +85,9 @@ public static class Course
     {
         string dll = typeof(Course).Assembly.Location;
         if (string.IsNullOrEmpty(dll)) return null;
-        string sources = Path.GetFullPath(Path.Combine(Path.GetDirectoryName(dll)!, "..", "..", "src", "LlmNotebooks"));
+        string folder = Path.GetDirectoryName(dll)!;
+        if (Checkout.FindRoot(folder) is not { } root || Path.GetFullPath(folder).TrimEnd(Path.DirectorySeparatorChar) != Path.Combine(root, "artifacts", "lib")) return null;
+        string sources = Path.Combine(root, "src", "LlmNotebooks");
         if (!Directory.Exists(sources)) return null;
         DateTime built = File.GetLastWriteTimeUtc(dll);
         var newer = Directory.EnumerateFiles(sources, "*.cs", SearchOption.AllDirectories)
