@@ -40,16 +40,10 @@ public static class Sampler
         options.Validate();
         if (context.Count == 0) throw new ArgumentException("The context is empty: give at least one token (e.g. a prompt, or the end-of-text token).", nameof(context));
         using var scope = NewDisposeScope();
-        bool wasTraining = model.training;
-        model.eval();
-        try
-        {
-            using var _ = no_grad();
-            var window = context.Skip(Math.Max(0, context.Count - model.Config.BlockSize)).Select(t => (long)t).ToArray();
-            var logits = model.forward(tensor(window, dtype: int64).unsqueeze(0))[0, -1].to(float64);   // (V)
-            return Filter(logits, options).MoveToOuterDisposeScope();
-        }
-        finally { if (wasTraining) model.train(); }
+        using var eval = model.EvalScope();
+        var window = context.Skip(Math.Max(0, context.Count - model.Config.BlockSize)).Select(t => (long)t).ToArray();
+        var logits = model.forward(tensor(window, dtype: int64).unsqueeze(0))[0, -1].to(float64);   // (V)
+        return Filter(logits, options).MoveToOuterDisposeScope();
     }
 
     /// <summary>Turns logits (V) into the sampling distribution that <paramref name="options"/> describe.</summary>
