@@ -10,6 +10,7 @@ using LlmNotebooks.Transformer;
 // dotnet run --project benchmarks/LlmNotebooks.Benchmarks [-- gpt|bpe]
 // Runs in-process (no second build of TorchSharp's native libraries), then writes the reports in benchmarks/results/:
 // gpt-train-step.md (a GPT training step against the matmul peak) and bpe-training.md (BPE training vs the baselines).
+AssemblyUnifier.Install();
 TorchNativeLoader.EnsureLoadable();
 string which = args.FirstOrDefault() ?? "all";
 string resultsDir = Path.Combine(Checkout.FindRoot(Directory.GetCurrentDirectory()) ?? Checkout.Root, "benchmarks", "results");
