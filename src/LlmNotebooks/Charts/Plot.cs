@@ -3,6 +3,7 @@ using Plotly.NET.LayoutObjects;
 using TorchSharp;
 using static TorchSharp.torch;
 using CsChart = Plotly.NET.CSharp.Chart;
+using LlmNotebooks.Scaling;
 
 namespace LlmNotebooks.Charts;
 

@@ -6,6 +6,7 @@ using LlmNotebooks.Tensors;
 using LlmNotebooks.Transformer;
 using TorchSharp;
 using TorchSharp.Modules;
+using LlmNotebooks.Serialization;
 using static TorchSharp.torch;
 
 namespace LlmNotebooks.Training;

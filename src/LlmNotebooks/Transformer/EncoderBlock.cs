@@ -27,7 +27,7 @@ public sealed class EncoderBlock : Module
     /// <summary>As <see cref="Forward(Tensor, Tensor?)"/>; a mixture-of-experts feed-forward adds its load-balancing loss to <paramref name="auxLosses"/>.</summary>
     internal Tensor Forward(Tensor x, Tensor? mask, List<Tensor>? auxLosses)
     {
-        x = attn_sub.Apply(x, h => self_attn.Forward(h, null, mask));
+        x = attn_sub.Apply(x, h => self_attn.forward(h, null, mask));
         return ffn_sub.Apply(x, h => FeedForwardWithAuxLoss.Apply(ffn, h, auxLosses));
     }
 }

@@ -4,6 +4,7 @@ using LlmNotebooks.Platform;
 using LlmNotebooks.Runner;
 using LlmNotebooks.Tokenization;
 using LlmNotebooks.Training;
+using LlmNotebooks.Serialization;
 using static TorchSharp.torch;
 
 namespace LlmNotebooks.Tests.Platform;

@@ -2,6 +2,7 @@ using LlmNotebooks.Platform;
 using LlmNotebooks.Tensors;
 using LlmNotebooks.Training;
 using LlmNotebooks.Transformer;
+using LlmNotebooks.Recipe;
 using static TorchSharp.torch;
 
 namespace LlmNotebooks.Tests.Platform;

@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Runtime;
 using LlmNotebooks.Transformer;
+using LlmNotebooks.Serialization;
 
 namespace LlmNotebooks.Tests.Transformer;
 
@@ -22,7 +23,7 @@ public class ModelMemoryTests
     {
         string path = Path.Combine(Path.GetTempPath(), $"llmnb-memory-{Environment.ProcessId}.safetensors");
         using var model = new Gpt(Fifteen);
-        LlmNotebooks.Training.Checkpoint.Save(model, path);
+        Checkpoint.Save(model, path);
         AppDomain.CurrentDomain.ProcessExit += (_, _) => File.Delete(path);
         return path;
     }
@@ -33,7 +34,7 @@ public class ModelMemoryTests
     {
         "new Gpt" => new Gpt(Fifteen),
         "new EncoderDecoderTransformer" => new EncoderDecoderTransformer(Translator),
-        "Checkpoint.LoadGpt" => LlmNotebooks.Training.Checkpoint.LoadGpt(Saved),
+        "Checkpoint.LoadGpt" => Checkpoint.LoadGpt(Saved),
         _ => throw new ArgumentOutOfRangeException(nameof(how)),
     };
 

@@ -2,9 +2,11 @@ using System.Buffers.Binary;
 using LlmNotebooks.Tokenization;
 using LlmNotebooks.Training;
 using LlmNotebooks.Transformer;
+using LlmNotebooks.Generation;
+using LlmNotebooks.Serialization;
 using static TorchSharp.torch;
 
-namespace LlmNotebooks.Tests.Training;
+namespace LlmNotebooks.Tests.Generation;
 
 /// <summary>Where libtorch would answer with a bare message (or NaN), the library says what was wrong.</summary>
 public class SamplerErrorTests

@@ -1,7 +1,8 @@
 using LlmNotebooks.Tensors;
+using LlmNotebooks.Training;
 using LlmNotebooks.Transformer;
 
-namespace LlmNotebooks.Training;
+namespace LlmNotebooks.Scaling;
 
 /// <summary>One model of a scaling sweep: its size, its validation loss after the shared budget, and its whole validation curve.</summary>
 /// <param name="Config">The model's shape.</param>

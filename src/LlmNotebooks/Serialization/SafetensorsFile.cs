@@ -6,7 +6,7 @@ using LlmNotebooks.Platform;
 using TorchSharp.PyBridge;
 using static TorchSharp.torch;
 
-namespace LlmNotebooks.Training;
+namespace LlmNotebooks.Serialization;
 
 /// <summary>
 /// Reading and writing safetensors files: an 8-byte little-endian header length, a JSON header (each tensor's dtype,

@@ -6,10 +6,12 @@ using LlmNotebooks.Notebook;
 using LlmNotebooks.Platform;
 using LlmNotebooks.Tensors;
 using LlmNotebooks.Tokenization;
+using LlmNotebooks.Training;
 using LlmNotebooks.Transformer;
+using LlmNotebooks.Serialization;
 using static TorchSharp.torch;
 
-namespace LlmNotebooks.Training;
+namespace LlmNotebooks.Recipe;
 
 /// <summary>
 /// The course's own pretrained model: chapter 4 trains it step by step, and chapters 5 and 6 fine-tune it. This class

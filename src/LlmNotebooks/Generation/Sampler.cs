@@ -4,7 +4,7 @@ using LlmNotebooks.Transformer;
 using TorchSharp;
 using static TorchSharp.torch;
 
-namespace LlmNotebooks.Training;
+namespace LlmNotebooks.Generation;
 
 /// <summary>
 /// How the next token is chosen from the model's scores. <paramref name="Temperature"/> divides the logits before the
