@@ -4,6 +4,7 @@ using LlmNotebooks.Data;
 using LlmNotebooks.Data.Cleaning;
 using LlmNotebooks.Tokenization;
 using LlmNotebooks.Training;
+using LlmNotebooks.Recipe;
 
 namespace LlmNotebooks.Benchmarks;
 

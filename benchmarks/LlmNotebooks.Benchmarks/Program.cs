@@ -11,9 +11,10 @@ using LlmNotebooks.Transformer;
 // Runs in-process (no second build of TorchSharp's native libraries), then writes the reports in benchmarks/results/:
 // gpt-train-step.md (a GPT training step against the matmul peak), bpe-training.md (BPE training vs the baselines) and
 // nf4.md (4-bit quantization: errors of NF4, INT4 and FP4, bits per parameter, stored sizes).
+AssemblyUnifier.Install();
 TorchNativeLoader.EnsureLoadable();
 string which = args.FirstOrDefault() ?? "all";
-string resultsDir = Path.Combine(LlmNotebooks.Benchmarks.Paths.RepoRoot(), "benchmarks", "results");
+string resultsDir = Path.Combine(Checkout.FindRoot(Directory.GetCurrentDirectory()) ?? Checkout.Root, "benchmarks", "results");
 Directory.CreateDirectory(resultsDir);
 string F(double v, string f) => v.ToString(f, CultureInfo.InvariantCulture);
 if (which is "gpt" or "all") RunGpt();
@@ -32,7 +33,7 @@ string GitCommit()
     try
     {
         using var git = System.Diagnostics.Process.Start(new System.Diagnostics.ProcessStartInfo("git", "rev-parse --short HEAD")
-            { RedirectStandardOutput = true, UseShellExecute = false, WorkingDirectory = LlmNotebooks.Benchmarks.Paths.RepoRoot() })!;
+            { RedirectStandardOutput = true, UseShellExecute = false, WorkingDirectory = Checkout.FindRoot(Directory.GetCurrentDirectory()) ?? Checkout.Root })!;
         string hash = git.StandardOutput.ReadToEnd().Trim();
         git.WaitForExit();
         return git.ExitCode == 0 && hash.Length > 0 ? hash : "unknown";
@@ -72,7 +73,7 @@ void RunBpe()
     words, which favours deduplicating chunks; on text with more distinct words that part of the gain is smaller (not
     measured here). The notebook times the first 50 merges of the textbook version, its most expensive ones.
     """;
-    File.WriteAllText(Path.Combine(resultsDir, "bpe-training.md"), report);
+    AtomicFile.WriteText(Path.Combine(resultsDir, "bpe-training.md"), report);
     Console.WriteLine(report);
 }
 
@@ -109,6 +110,6 @@ measured iterations) on {Environment.ProcessorCount} cores, TorchSharp {typeof(T
 The fraction compares the training step's useful arithmetic with what the same machine reaches on one large matrix
 product in the same run, so it is independent of how fast the machine is.
 """;
-File.WriteAllText(Path.Combine(resultsDir, "gpt-train-step.md"), report);
+AtomicFile.WriteText(Path.Combine(resultsDir, "gpt-train-step.md"), report);
 Console.WriteLine(report);
 }

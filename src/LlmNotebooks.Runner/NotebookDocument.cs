@@ -1,5 +1,6 @@
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using LlmNotebooks.Platform;
 
 namespace LlmNotebooks.Runner;
 
@@ -93,10 +94,7 @@ public sealed class NotebookDocument
     /// <summary>Writes the notebook atomically (a temporary file renamed over the target).</summary>
     public void Save(string path)
     {
-        Directory.CreateDirectory(System.IO.Path.GetDirectoryName(System.IO.Path.GetFullPath(path))!);
-        string temp = path + ".tmp";
-        File.WriteAllText(temp, _root.ToJsonString(new JsonSerializerOptions { WriteIndented = true, Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping }) + "\n");
-        File.Move(temp, path, overwrite: true);
+        AtomicFile.WriteText(path, _root.ToJsonString(new JsonSerializerOptions { WriteIndented = true, Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping }) + "\n");
     }
 
     static string SourceText(JsonNode? source) => source switch

@@ -73,13 +73,6 @@ public static class NotebookRunner
     public static IReadOnlyList<string> DefaultNotebooks(string repoRoot) =>
         Directory.GetFiles(Path.Combine(repoRoot, "notebooks"), "*.ipynb").Order(StringComparer.Ordinal).ToList();
 
-    /// <summary>The folder holding LlmNotebooks.sln, searched upwards from <paramref name="start"/>.</summary>
-    public static string? FindRepoRoot(string start)
-    {
-        for (var dir = new DirectoryInfo(start); dir is not null; dir = dir.Parent)
-            if (File.Exists(Path.Combine(dir.FullName, "LlmNotebooks.sln"))) return dir.FullName;
-        return null;
-    }
 
     static string Shorten(string line) => line.Length <= 60 ? line : line[..57] + "...";
 

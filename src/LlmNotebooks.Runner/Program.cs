@@ -50,7 +50,7 @@ if (noBook && (bookOnly || bookDir is not null))
     return 2;
 }
 
-string? root = NotebookRunner.FindRepoRoot(Directory.GetCurrentDirectory()) ?? NotebookRunner.FindRepoRoot(AppContext.BaseDirectory);
+string? root = Checkout.FindRoot(Directory.GetCurrentDirectory()) ?? Checkout.FindRoot(AppContext.BaseDirectory);
 if (root is null)
 {
     Console.Error.WriteLine("error: run this from inside the course checkout (no LlmNotebooks.sln found above the current folder).");
@@ -68,8 +68,17 @@ foreach (var p in paths.Where(p => !File.Exists(p)))
 if (bookOnly) return BuildBook() ? 0 : 1;
 
 // A quick check that TorchSharp loads here, with the same fix the notebooks' first cell applies.
-TorchNativeLoader.EnsureLoadable();
-using (var probe = TorchSharp.torch.ones(2, 2)) { if (probe.sum().item<float>() != 4f) throw new InvalidOperationException("TorchSharp computed 1+1+1+1 != 4."); }
+try
+{
+    TorchNativeLoader.EnsureLoadable();
+    using var probe = TorchSharp.torch.ones(2, 2);
+    if (probe.sum().item<float>() != 4f) throw new InvalidOperationException("TorchSharp computed 1+1+1+1 != 4.");
+}
+catch (Exception e) when (TorchNativeLoader.Explain(e) is { } hint)
+{
+    Console.Error.WriteLine($"error: {hint}");
+    return 1;
+}
 
 var options = new RunOptions { RepoRoot = root, OutputDirectory = executedDir, CellTimeout = TimeSpan.FromSeconds(cellTimeout) };
 var records = RunRecords.Load(executedDir);

@@ -1,3 +1,4 @@
+using LlmNotebooks.Platform;
 using System.Text;
 using System.Text.Json.Nodes;
 using System.Text.RegularExpressions;
@@ -57,7 +58,7 @@ public static class BookBuilder
         // Read every notebook first: a page's previous/next links need its neighbours' titles.
         var read = chapters.Select(c => ReadChapter(c, log)).ToList();
         var pages = new List<string> { Path.Combine(root, "index.html") };
-        BookFiles.Write(pages[0], Encoding.UTF8.GetBytes(BookPage.Index(options, read, assets)));
+        AtomicFile.WriteIfChanged(pages[0], Encoding.UTF8.GetBytes(BookPage.Index(options, read, assets)));
 
         var readable = read.Where(r => r.Cells is not null).ToList();
         for (int i = 0; i < readable.Count; i++)
@@ -66,7 +67,7 @@ public static class BookBuilder
             string body = ChapterBody(chapter);
             string html = BookPage.Chapter(options, chapter, i > 0 ? readable[i - 1] : null, i + 1 < readable.Count ? readable[i + 1] : null, body, assets);
             string path = Path.Combine(root, chapter.Chapter.PageFileName);
-            BookFiles.Write(path, Encoding.UTF8.GetBytes(html));
+            AtomicFile.WriteIfChanged(path, Encoding.UTF8.GetBytes(html));
             pages.Add(path);
         }
         return pages;
@@ -83,14 +84,14 @@ public static class BookBuilder
     static bool WriteAssets(string root, TextWriter log, KatexAssets katex)
     {
         string assets = Path.Combine(root, AssetsFolder);
-        BookFiles.Write(Path.Combine(assets, PlotlyJs.FileName), Encoding.UTF8.GetBytes(PlotlyJs.Source()));
-        BookFiles.Write(Path.Combine(assets, PlotlyJs.FileName + ".LICENSE.txt"), Encoding.UTF8.GetBytes(PlotlyJs.LicenseText()));
-        BookFiles.Write(Path.Combine(assets, StyleSheet), Encoding.UTF8.GetBytes(BookPage.Css));
+        AtomicFile.WriteIfChanged(Path.Combine(assets, PlotlyJs.FileName), Encoding.UTF8.GetBytes(PlotlyJs.Source()));
+        AtomicFile.WriteIfChanged(Path.Combine(assets, PlotlyJs.FileName + ".LICENSE.txt"), Encoding.UTF8.GetBytes(PlotlyJs.LicenseText()));
+        AtomicFile.WriteIfChanged(Path.Combine(assets, StyleSheet), Encoding.UTF8.GetBytes(BookPage.Css));
 
         string? cache = katex.EnsureAsync(log).GetAwaiter().GetResult();
         if (cache is null) return false;
         foreach (string file in KatexAssets.Files(cache))
-            BookFiles.Write(Path.Combine(assets, "katex", file), File.ReadAllBytes(Path.Combine(cache, file)));
+            AtomicFile.WriteIfChanged(Path.Combine(assets, "katex", file), File.ReadAllBytes(Path.Combine(cache, file)));
         return true;
     }
 

@@ -127,7 +127,7 @@ public sealed class KatexAssets
                     if (relative is null) continue;
                     string target = Path.Combine(temp, relative.Replace('/', Path.DirectorySeparatorChar));
                     Directory.CreateDirectory(Path.GetDirectoryName(target)!);
-                    using var file = File.Create(target);
+                    using var file = File.Create(target);   // atomic: inside a temporary folder, renamed into place whole
                     entry.DataStream.CopyTo(file);
                 }
             }

@@ -1,3 +1,4 @@
+using LlmNotebooks.Platform;
 using System.Text;
 using System.Text.Json;
 using System.Text.Json.Serialization;
@@ -57,7 +58,7 @@ public static class RunRecords
     public static void Save(string directory, IReadOnlyDictionary<string, RunRecord> records)
     {
         var sorted = new SortedDictionary<string, RunRecord>(records.ToDictionary(), StringComparer.Ordinal);
-        BookFiles.Write(Path.Combine(directory, FileName), Encoding.UTF8.GetBytes(JsonSerializer.Serialize(sorted, Json) + "\n"));
+        AtomicFile.WriteIfChanged(Path.Combine(directory, FileName), Encoding.UTF8.GetBytes(JsonSerializer.Serialize(sorted, Json) + "\n"));
     }
 
     /// <summary>A record of a finished notebook.</summary>

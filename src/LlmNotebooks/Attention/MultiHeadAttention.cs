@@ -10,7 +10,7 @@ namespace LlmNotebooks.Attention;
 /// Multi-head attention: project the inputs to queries, keys and values (W_q, W_k, W_v), split C channels into
 /// H heads of hs = C / H, attend in every head in parallel, concatenate the heads and mix them with W_o.
 /// Self-attention when queries and keys come from the same sequence (<c>forward(x)</c>); cross-attention when the
-/// keys and values come from another one (<see cref="Forward"/> with a context, e.g. an encoder's output).
+/// keys and values come from another one (<see cref="forward(Tensor, Tensor?, Tensor?)"/> with a context, e.g. an encoder's output).
 /// </summary>
 public sealed class MultiHeadAttention : Module<Tensor, Tensor>
 {
@@ -52,13 +52,13 @@ public sealed class MultiHeadAttention : Module<Tensor, Tensor>
     }
 
     /// <summary>Self-attention over x (B, T, C) → (B, T, C).</summary>
-    public override Tensor forward(Tensor x) => Forward(x, null, null);
+    public override Tensor forward(Tensor x) => forward(x, null, null);
 
     /// <summary>
     /// Attention of <paramref name="query"/> (B, T, C) over <paramref name="context"/> (B, S, C) — itself when null.
     /// <paramref name="mask"/> (boolean, true = may attend) broadcasts to (B, H, T, S); the causal mask, if any, is added.
     /// </summary>
-    public Tensor Forward(Tensor query, Tensor? context = null, Tensor? mask = null)
+    public Tensor forward(Tensor query, Tensor? context, Tensor? mask = null)
     {
         context ??= query;
         ShapeGuard.Require(query, "query", "(B, T, C)", -1, -1, _channels);

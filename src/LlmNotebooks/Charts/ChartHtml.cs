@@ -36,7 +36,7 @@ public static class ChartHtml
     {
         var (data, layout, config) = Json(chart);
         // Deterministic ids (executed copies diff cleanly): the content's hash plus a per-process counter.
-        string hash = Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(data + layout + config)))[..12];
+        string hash = Hashes.Sha256Hex(data + layout + config)[..12];
         string id = $"llmnb-chart-{hash}-{Interlocked.Increment(ref _counter)}";
         string cdnNoExtension = PlotlyJs.CdnUrl[..^3]; // require.js paths leave out ".js"
         return $$"""

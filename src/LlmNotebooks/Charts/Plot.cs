@@ -3,6 +3,7 @@ using Plotly.NET.LayoutObjects;
 using TorchSharp;
 using static TorchSharp.torch;
 using CsChart = Plotly.NET.CSharp.Chart;
+using LlmNotebooks.Scaling;
 
 namespace LlmNotebooks.Charts;
 
@@ -230,7 +231,7 @@ public static partial class Plot
 
     /// <summary>
     /// Points on log-log axes with a fitted power law drawn through them. Returns the chart and the fit
-    /// (use <see cref="PowerLawFit.FitWithFloor"/> semantics when <paramref name="withFloor"/>).
+    /// (<see cref="PowerLawFit.FitWithFloor(IReadOnlyList{double}, IReadOnlyList{double}, int)"/> when <paramref name="withFloor"/>).
     /// </summary>
     public static (GenericChart Chart, PowerLawFit Fit) LogLogFit(IReadOnlyList<double> x, IReadOnlyList<double> y, string title = "", string xTitle = "x", string yTitle = "y", bool withFloor = false)
     {

@@ -18,10 +18,7 @@ internal sealed class Scribe(ulong seed)
     /// <summary>The next 64 random bits (SplitMix64).</summary>
     public ulong NextUInt64()
     {
-        ulong z = _state += 0x9E3779B97F4A7C15UL;
-        z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9UL;
-        z = (z ^ (z >> 27)) * 0x94D049BB133111EBUL;
-        return z ^ (z >> 31);
+        return Hashes.SplitMix64(_state += Hashes.SplitMix64Increment);
     }
 
     /// <summary>A double in [0, 1) from the top 53 bits.</summary>

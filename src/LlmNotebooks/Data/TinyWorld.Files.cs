@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
+using LlmNotebooks.Platform;
 
 namespace LlmNotebooks.Data;
 
@@ -11,23 +12,8 @@ public static partial class TinyWorld
     static readonly string[] DatasetFiles = ["raw.txt", "labels.tsv"];
     const string LabelsHeader = "id\tlabel\tlanguage\tsource_id\tnats";
 
-    /// <summary>
-    /// &lt;repo root&gt;/datasets/tinyworld: the repo root is the folder holding LlmNotebooks.sln, searched upwards from the
-    /// current directory and then from this library's location.
-    /// </summary>
-    public static string DatasetFolder
-    {
-        get
-        {
-            foreach (var start in new[] { Directory.GetCurrentDirectory(), Path.GetDirectoryName(typeof(TinyWorld).Assembly.Location) ?? "", AppContext.BaseDirectory })
-                for (var dir = string.IsNullOrEmpty(start) ? null : new DirectoryInfo(start); dir is not null; dir = dir.Parent)
-                    if (File.Exists(Path.Combine(dir.FullName, "LlmNotebooks.sln")))
-                        return Path.Combine(dir.FullName, "datasets", "tinyworld");
-            throw new DirectoryNotFoundException(
-                $"Could not find the course checkout (a folder holding LlmNotebooks.sln) above '{Directory.GetCurrentDirectory()}' or above the library " +
-                $"at '{typeof(TinyWorld).Assembly.Location}'. Run from inside the checkout, or pass the dataset folder explicitly.");
-        }
-    }
+    /// <summary>&lt;repo root&gt;/datasets/tinyworld (the root as <see cref="Checkout.Root"/> finds it).</summary>
+    public static string DatasetFolder => Path.Combine(Checkout.Root, "datasets", "tinyworld");
 
     /// <summary>raw.txt: the documents in order, each followed by one blank line.</summary>
     internal static string RawText(IReadOnlyList<CorpusDocument> docs)
@@ -51,7 +37,7 @@ public static partial class TinyWorld
         return sb.ToString();
     }
 
-    static string Sha256(byte[] bytes) => Convert.ToHexStringLower(SHA256.HashData(bytes));
+    static string Sha256(byte[] bytes) => Hashes.Sha256Hex(bytes);
 
     /// <summary>manifest.json, written by hand so its bytes never depend on a serializer's version.</summary>
     internal static string ManifestText(ulong seed, IReadOnlyList<(string Name, byte[] Bytes)> files)
@@ -95,9 +81,7 @@ public static partial class TinyWorld
         Directory.CreateDirectory(folder);
         foreach (var (name, bytes) in DatasetFileBytes(seed))
         {
-            string target = Path.Combine(folder, name), temp = target + ".tmp";
-            File.WriteAllBytes(temp, bytes);
-            File.Move(temp, target, overwrite: true);
+            AtomicFile.Write(Path.Combine(folder, name), bytes);
         }
     }
 

@@ -1,4 +1,7 @@
 using System.Text.RegularExpressions;
+using LlmNotebooks.Generation;
+using LlmNotebooks.Recipe;
+using LlmNotebooks.Serialization;
 using LlmNotebooks.Data;
 using LlmNotebooks.Tensors;
 using LlmNotebooks.Training;

@@ -1,3 +1,4 @@
+using LlmNotebooks.Recipe;
 using LlmNotebooks.Tokenization;
 using LlmNotebooks.Transformer;
 using TorchSharp;

@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
+using LlmNotebooks.Serialization;
 using LlmNotebooks.Tensors;
 using LlmNotebooks.Training;
 using TorchSharp;

@@ -15,7 +15,9 @@ namespace LlmNotebooks.Notebook;
 /// <summary>
 /// The first cell of every notebook calls <see cref="Setup"/>: it makes TorchSharp load, seeds every random number
 /// generator, teaches the notebook how to show tensors, tables and charts, and warns when the library build is older
-/// than its sources.
+/// than its sources. These are process-wide effects, and the library has no others: nothing happens when a library
+/// type is merely touched. A program that uses the library without <see cref="Setup"/> calls
+/// <see cref="TorchNativeLoader.EnsureLoadable"/> before its first tensor.
 /// </summary>
 public static class Course
 {
@@ -28,7 +30,13 @@ public static class Course
     /// <summary>The line <see cref="Setup"/> prints, kept for tests.</summary>
     public static string? SetupSummary { get; private set; }
 
-    /// <summary>Prepares a notebook (or any program) to run the course's code. Safe to call again.</summary>
+    /// <summary>
+    /// Prepares a notebook (or any program) to run the course's code. Safe to call again. Process-wide effects, all on
+    /// purpose: TorchSharp's native library is made loadable (<see cref="TorchNativeLoader.EnsureLoadable"/>),
+    /// FSharp.Core and TorchSharp are unified (<see cref="AssemblyUnifier"/>), the culture of every thread becomes the
+    /// invariant culture (so numbers print as 3.14 everywhere), formatters for tensors, DataFrames and charts are
+    /// registered with the notebook, and torch's and <see cref="Random"/>'s generators are seeded.
+    /// </summary>
     /// <param name="seed">The seed of every random generator (see <see cref="Seed"/>).</param>
     /// <param name="offlineCharts">
     /// In a notebook, deliver plotly.js (3.6 MB, embedded in Plotly.NET) once, as this cell's output, so that every
@@ -38,7 +46,7 @@ public static class Course
     public static string Setup(int seed = DefaultSeed, bool offlineCharts = true)
     {
         TorchNativeLoader.EnsureLoadable();
-        FSharpCoreRedirect.Install(); // before anything touches Plotly.NET
+        AssemblyUnifier.Install(); // before anything touches Plotly.NET or TorchSharp.PyBridge
         CultureInfo.DefaultThreadCurrentCulture = CultureInfo.InvariantCulture;
         CultureInfo.CurrentCulture = CultureInfo.InvariantCulture;
         RegisterFormatters();
@@ -58,7 +66,7 @@ public static class Course
         Random = new Random(seed);
     }
 
-    [MethodImpl(MethodImplOptions.NoInlining)] // keeps Plotly.NET unloaded until FSharpCoreRedirect is installed
+    [MethodImpl(MethodImplOptions.NoInlining)] // keeps Plotly.NET unloaded until AssemblyUnifier is installed
     static void RegisterFormatters()
     {
         Formatter.Register<Tensor>((t, w) => w.Write(TensorView.ToHtml(t)), HtmlFormatter.MimeType);
@@ -85,7 +93,9 @@ public static class Course
     {
         string dll = typeof(Course).Assembly.Location;
         if (string.IsNullOrEmpty(dll)) return null;
-        string sources = Path.GetFullPath(Path.Combine(Path.GetDirectoryName(dll)!, "..", "..", "src", "LlmNotebooks"));
+        string folder = Path.GetDirectoryName(dll)!;
+        if (Checkout.FindRoot(folder) is not { } root || Path.GetFullPath(folder).TrimEnd(Path.DirectorySeparatorChar) != Path.Combine(root, "artifacts", "lib")) return null;
+        string sources = Path.Combine(root, "src", "LlmNotebooks");
         if (!Directory.Exists(sources)) return null;
         DateTime built = File.GetLastWriteTimeUtc(dll);
         var newer = Directory.EnumerateFiles(sources, "*.cs", SearchOption.AllDirectories)

@@ -1,4 +1,3 @@
-using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Security.Cryptography;
 using System.Text.RegularExpressions;
@@ -14,8 +13,10 @@ namespace LlmNotebooks.Platform;
 /// Where the library loads as shipped, this does nothing. Otherwise it writes a copy of libLibTorchSharp.so with
 /// the missing version requirements marked weak into a cache folder (beside links to the libtorch libraries), and
 /// loads that copy before TorchSharp's first native call; TorchSharp then finds it already loaded by its soname.
-/// The NuGet cache and the build output are never modified. Call <see cref="EnsureLoadable"/> before using torch;
-/// the library, the tests and the runner do it for you.
+/// The NuGet cache and the build output are never modified. Call <see cref="EnsureLoadable"/> before the first tensor:
+/// <c>Course.Setup</c> (every notebook's first cell), the runner, the tests and the benchmarks do. Nothing happens
+/// merely because a library type is used. A program that forgets it gets TorchSharp's own, misleading error
+/// ("… doesn't contain a reference to libtorch-cpu-linux-x64"); <see cref="Explain"/> turns that into the hint.
 /// </remarks>
 public static partial class TorchNativeLoader
 {
@@ -25,16 +26,6 @@ public static partial class TorchNativeLoader
 
     /// <summary>What was done, in one line; null when nothing was needed (or not yet called).</summary>
     public static string? AppliedFix { get; private set; }
-
-#pragma warning disable CA2255 // a library module initializer is intended: any use of the library makes torch loadable
-    [ModuleInitializer]
-    internal static void OnLibraryLoad()
-    {
-        Notebook.FSharpCoreRedirect.Install();   // one TorchSharp and one FSharp.Core, even in the notebook kernel
-        try { EnsureLoadable(); }
-        catch (Exception e) { Console.Error.WriteLine(e.Message); }
-    }
-#pragma warning restore CA2255
 
     /// <summary>
     /// Ensures TorchSharp's native library can load; returns the one-line description of the fix when one was
@@ -78,6 +69,31 @@ public static partial class TorchNativeLoader
             return AppliedFix;
         }
     }
+
+    /// <summary>
+    /// When <paramref name="error"/> (or an inner exception) is TorchSharp failing to load its native library, the
+    /// message to show instead: what likely happened and that <see cref="EnsureLoadable"/> fixes it on Linux systems
+    /// with an older libstdc++. Null for any other error.
+    /// </summary>
+    public static string? Explain(Exception error)
+    {
+        for (Exception? e = error; e is not null; e = e.InnerException)
+        {
+            bool torchLoad = e is NotSupportedException or DllNotFoundException or TypeInitializationException &&
+                             (e.Message.Contains("libtorch", StringComparison.OrdinalIgnoreCase) || e.Message.Contains("LibTorchSharp", StringComparison.Ordinal) ||
+                              e is TypeInitializationException { TypeName: "TorchSharp.torch" });
+            if (!torchLoad) continue;
+            string why = OperatingSystem.IsLinux()
+                ? $"On Linux this is usually an older libstdc++ (Debian 12, Ubuntu 22.04) that lacks GLIBCXX_3.4.32; TorchSharp then reports a misleading missing reference to libtorch-cpu-linux-x64. "
+                : "";
+            return $"TorchSharp's native library did not load ({e.GetType().Name}: {FirstLine(e.Message)}). {why}" +
+                   $"Call LlmNotebooks.Platform.{nameof(TorchNativeLoader)}.{nameof(EnsureLoadable)}() (or Course.Setup() in a notebook) before the first tensor of the program; " +
+                   "it loads a patched copy of the library where that is the cause, and does nothing elsewhere.";
+        }
+        return null;
+    }
+
+    static string FirstLine(string text) => text.Split('\n', 2)[0].Trim();
 
     [GeneratedRegex(@"version [`'](GLIBC(?:XX)?_[0-9.]+)' not found")]
     private static partial Regex MissingVersions();
@@ -155,12 +171,7 @@ public static partial class TorchNativeLoader
         }
 
         string target = Path.Combine(folder, LibraryFile);
-        if (!File.Exists(target) || !File.ReadAllBytes(target).AsSpan().SequenceEqual(patched))
-        {
-            string temp = Path.Combine(folder, $".{LibraryFile}.{Environment.ProcessId}.tmp");
-            File.WriteAllBytes(temp, patched);
-            File.Move(temp, target, overwrite: true); // atomic: other processes see the old or the new file, whole
-        }
+        AtomicFile.WriteIfChanged(target, patched); // other processes see the old or the new file, whole
         return target;
     }
 

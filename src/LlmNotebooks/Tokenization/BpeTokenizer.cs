@@ -1,6 +1,8 @@
+using System.Globalization;
 using System.Text;
 using System.Text.Json;
 using System.Text.RegularExpressions;
+using LlmNotebooks.Platform;
 
 namespace LlmNotebooks.Tokenization;
 
@@ -14,7 +16,7 @@ namespace LlmNotebooks.Tokenization;
 /// </summary>
 public sealed partial class BpeTokenizer : ITokenizer
 {
-    const string FormatHeader = "llmnb-bpe 1";
+    const string FormatHeader = "llmnb-bpe 2", LegacyHeader = "llmnb-bpe 1", EndLine = "end";
 
     readonly (int Left, int Right)[] _merges;
     readonly Dictionary<(int, int), int> _rank;          // pair → the id it merges into
@@ -261,54 +263,92 @@ public sealed partial class BpeTokenizer : ITokenizer
         id >= 0 && id < _bytes.Length ? _bytes[id] : throw new ArgumentOutOfRangeException(nameof(id), $"Token id {id} is not a byte or merge token (0 … {_bytes.Length - 1}).");
 
     /// <summary>A token as readable text (bytes that are not complete UTF-8 show as �), for tables of merges.</summary>
-    public string TokenText(int id) =>
-        _special.FirstOrDefault(p => p.Value == id).Key ?? Encoding.UTF8.GetString(_bytes[id]);
+    public string TokenText(int id)
+    {
+        if (id < 0 || id >= VocabSize)
+            throw new ArgumentOutOfRangeException(nameof(id), $"Token id {id} is outside this tokenizer's vocabulary [0, {VocabSize - 1}] (256 bytes, {_merges.Length} merges, {_special.Count} special tokens).");
+        return id < _bytes.Length ? Encoding.UTF8.GetString(_bytes[id]) : _special.First(p => p.Value == id).Key;
+    }
 
     /// <summary>
-    /// Saves the tokenizer as text, atomically. Format: the line "llmnb-bpe 1"; then one line per merge, in order,
-    /// "merge LEFT RIGHT" (merge i creates id 256 + i); then one line per special token, "special ID JSON-STRING".
+    /// Saves the tokenizer as text, atomically (<see cref="AtomicFile"/>). Format:
+    /// <code>
+    /// llmnb-bpe 2
+    /// merges 1791 specials 1          the counts, so a shortened file is noticed
+    /// merge 32 116                    one line per merge, in order: merge i creates id 256 + i
+    /// …
+    /// special 2047 "&lt;|endoftext|&gt;"    one line per special token: its id and its text as a JSON string
+    /// end                             the last line: a file cut anywhere before it is refused
+    /// </code>
     /// </summary>
     public void Save(string path)
     {
-        string full = Path.GetFullPath(path);
-        Directory.CreateDirectory(Path.GetDirectoryName(full)!);
         var sb = new StringBuilder().Append(FormatHeader).Append('\n');
-        foreach (var (l, r) in _merges) sb.Append("merge ").Append(l).Append(' ').Append(r).Append('\n');
-        foreach (var (s, id) in _special.OrderBy(p => p.Value)) sb.Append("special ").Append(id).Append(' ').Append(JsonSerializer.Serialize(s)).Append('\n');
-        string temp = full + $".{Environment.ProcessId}.tmp";
-        File.WriteAllText(temp, sb.ToString(), new UTF8Encoding(false));
-        File.Move(temp, full, overwrite: true);
+        sb.Append(CultureInfo.InvariantCulture, $"merges {_merges.Length} specials {_special.Count}\n");
+        foreach (var (l, r) in _merges) sb.Append(CultureInfo.InvariantCulture, $"merge {l} {r}\n");
+        foreach (var (s, id) in _special.OrderBy(p => p.Value)) sb.Append(CultureInfo.InvariantCulture, $"special {id} {JsonSerializer.Serialize(s)}\n");
+        sb.Append(EndLine).Append('\n');
+        AtomicFile.WriteText(path, sb.ToString());
     }
 
-    /// <summary>Loads a tokenizer saved by <see cref="Save"/>, checking every line.</summary>
+    /// <summary>
+    /// Loads a tokenizer saved by <see cref="Save"/>, checking every line, the counts and the end line, so a file cut
+    /// short (at a line or inside a number) is refused rather than loaded as a different tokenizer. Files of the
+    /// older format "llmnb-bpe 1" (no counts, no end line) still load when they end with a complete line, but their
+    /// completeness cannot be checked: load and <see cref="Save"/> one again to get the checked format.
+    /// </summary>
     /// <exception cref="FileNotFoundException">No file at the path.</exception>
-    /// <exception cref="InvalidDataException">Not this format; the message names the line.</exception>
+    /// <exception cref="InvalidDataException">Not this format, or incomplete; the message names the line.</exception>
     public static BpeTokenizer Load(string path)
     {
-        if (!File.Exists(path)) throw new FileNotFoundException($"No tokenizer file at {path}.", path);
-        var lines = File.ReadAllLines(path);
-        if (lines.Length == 0 || lines[0] != FormatHeader)
+        if (Directory.Exists(path)) throw new FileNotFoundException($"{Path.GetFullPath(path)} is a folder, not a tokenizer file.", path);
+        if (!File.Exists(path)) throw new FileNotFoundException($"No tokenizer file at {Path.GetFullPath(path)}.", path);
+        string text;
+        try { text = new UTF8Encoding(false, throwOnInvalidBytes: true).GetString(File.ReadAllBytes(path)); }
+        catch (DecoderFallbackException) { throw new InvalidDataException($"{path}: not a course BPE tokenizer file (it is not UTF-8 text)."); }
+        var lines = text.Split('\n');
+        bool legacy = lines[0] == LegacyHeader;
+        if (lines[0] != FormatHeader && !legacy)
             throw new InvalidDataException($"{path}: not a course BPE tokenizer file (the first line must be \"{FormatHeader}\").");
+        if (lines[^1] != "")
+            throw new InvalidDataException($"{path}: the file ends in the middle of line {lines.Length} (\"{lines[^1]}\"): it was cut short. Save the tokenizer again.");
+        lines = lines[..^1];                                                  // the empty piece after the final newline
+
+        int first = 1, merged = -1, special = -1;
+        if (!legacy)
+        {
+            var counts = lines.Length > 1 ? lines[1].Split(' ') : [];
+            if (counts is not ["merges", var m, "specials", var sp] || !TryCount(m, out merged) || !TryCount(sp, out special))
+                throw new InvalidDataException($"{path}, line 2: expected \"merges COUNT specials COUNT\", got \"{(lines.Length > 1 ? lines[1] : "")}\".");
+            if (lines[^1] != EndLine)
+                throw new InvalidDataException($"{path}: no \"{EndLine}\" line after {lines.Length} lines: the file was cut short (or written by something else). Save the tokenizer again.");
+            first = 2;
+            lines = lines[..^1];
+        }
         var merges = new List<(int, int)>();
         var specials = new List<string>();
-        for (int n = 1; n < lines.Length; n++)
+        for (int n = first; n < lines.Length; n++)
         {
             var parts = lines[n].Split(' ', 3);
-            try
-            {
-                if (parts[0] == "merge" && parts.Length == 3 && specials.Count == 0)
-                    merges.Add((int.Parse(parts[1]), int.Parse(parts[2])));
-                else if (parts[0] == "special" && parts.Length == 3 && int.Parse(parts[1]) == 256 + merges.Count + specials.Count)
-                    specials.Add(JsonSerializer.Deserialize<string>(parts[2]) ?? throw new FormatException());
-                else if (lines[n].Length > 0)
-                    throw new FormatException();
-            }
-            catch (Exception e) when (e is FormatException or OverflowException or JsonException)
-            {
+            if (parts is ["merge", var l, var r] && specials.Count == 0 && TryCount(l, out int left) && TryCount(r, out int right))
+                merges.Add((left, right));
+            else if (parts is ["special", var id, var json] && TryCount(id, out int sid) && sid == 256 + merges.Count + specials.Count && TryJson(json) is { } s)
+                specials.Add(s);
+            else if (!(legacy && lines[n].Length == 0))
                 throw new InvalidDataException($"{path}, line {n + 1}: expected \"merge LEFT RIGHT\" or \"special ID \\\"TEXT\\\"\" (ids in order), got \"{lines[n]}\".");
-            }
         }
+        if (!legacy && (merges.Count != merged || specials.Count != special))
+            throw new InvalidDataException($"{path}: line 2 promises {merged} merges and {special} special tokens, the file holds {merges.Count} and {specials.Count}.");
         try { return new BpeTokenizer([.. merges], specials); }
         catch (InvalidDataException e) { throw new InvalidDataException($"{path}: {e.Message}"); }
+    }
+
+    /// <summary>A non-negative decimal integer written with digits only (no sign, no spaces).</summary>
+    static bool TryCount(string s, out int value) => int.TryParse(s, NumberStyles.None, CultureInfo.InvariantCulture, out value);
+
+    static string? TryJson(string json)
+    {
+        try { return JsonSerializer.Deserialize<string>(json); }
+        catch (JsonException) { return null; }
     }
 }

@@ -30,7 +30,7 @@ public sealed class CharTokenizer : ITokenizer
         {
             if (!_ids.TryGetValue(c, out int id))
                 throw new ArgumentException(
-                    $"The character '{c}' (U+{char.ConvertToUtf32(c, 0):X4}) is not in this tokenizer's vocabulary of {VocabSize} characters. " +
+                    $"The character '{c}' ({CodePoints(c)}) is not in this tokenizer's vocabulary of {VocabSize} characters. " +
                     "Train the tokenizer on text that contains it, or use a byte-level tokenizer, which has no unknown characters.", nameof(text));
             ids.Add(id);
         }
@@ -39,6 +39,23 @@ public sealed class CharTokenizer : ITokenizer
 
     public string Decode(IEnumerable<int> ids) => string.Concat(ids.Select(id =>
         id >= 0 && id < VocabSize ? Vocabulary[id] : throw new ArgumentOutOfRangeException(nameof(ids), $"Token id {id} is outside the vocabulary [0, {VocabSize - 1}].")));
+
+    /// <summary>The code points of a text element, e.g. "U+0064"; a lone surrogate (invalid UTF-16) is named as such instead of throwing.</summary>
+    static string CodePoints(string element)
+    {
+        var parts = new List<string>();
+        for (int i = 0; i < element.Length; i++)
+        {
+            if (char.IsHighSurrogate(element[i]) && i + 1 < element.Length && char.IsLowSurrogate(element[i + 1]))
+            {
+                parts.Add($"U+{char.ConvertToUtf32(element[i], element[i + 1]):X4}");
+                i++;
+            }
+            else if (char.IsSurrogate(element[i])) parts.Add($"U+{(int)element[i]:X4}, a lone surrogate half: the text is not valid UTF-16");
+            else parts.Add($"U+{(int)element[i]:X4}");
+        }
+        return string.Join(" ", parts);
+    }
 
     static IEnumerable<string> Characters(string text)
     {

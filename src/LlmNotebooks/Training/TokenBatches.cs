@@ -55,7 +55,6 @@ public sealed class TokenBatches
             throw new ArgumentException($"The text has {tokens.Count} tokens but one example needs BlockSize + 1 = {blockSize + 1}. " +
                                         "Use more text or a smaller block size.", nameof(tokens));
         BlockSize = blockSize;
-        ulong hash = 14695981039346656037UL;                               // FNV-1a over the token ids
         int position = 0, max = 0;
         foreach (int t in tokens)
         {
@@ -64,8 +63,8 @@ public sealed class TokenBatches
                                             (t == -100 ? " (-100 is cross-entropy's \"ignore\" index: the model would silently learn nothing there)." : "."), nameof(tokens));
             max = Math.Max(max, t);
             position++;
-            hash ^= (uint)t; hash *= 1099511628211UL;
         }
+        ulong hash = Hashes.Fnv1a(tokens);                                  // FNV-1a over the token ids
         MaxTokenId = max;
         Fingerprint = $"{tokens.Count} tokens, T={blockSize}, fnv {hash:x16}";
         _tokens = tensor(tokens.Select(t => (long)t).ToArray(), dtype: int64);

@@ -6,6 +6,7 @@ using LlmNotebooks.Tensors;
 using LlmNotebooks.Transformer;
 using TorchSharp;
 using TorchSharp.Modules;
+using LlmNotebooks.Serialization;
 using static TorchSharp.torch;
 
 namespace LlmNotebooks.Training;
@@ -289,21 +290,15 @@ public sealed class Trainer : IDisposable
         ArgumentNullException.ThrowIfNull(model);
         ArgumentNullException.ThrowIfNull(data);
         data.RequireVocabulary(model.Config.VocabSize);
-        bool wasTraining = model.training;
-        model.eval();
-        try
+        using var eval = model.EvalScope();
+        double sum = 0;
+        for (int i = 0; i < batches; i++)
         {
-            using var _ = no_grad();
-            double sum = 0;
-            for (int i = 0; i < batches; i++)
-            {
-                using var scope = NewDisposeScope();
-                var (x, y) = data.Evenly(batchSize, i, batches);
-                sum += CrossEntropy(model, x, y).item<float>();
-            }
-            return sum / batches;
+            using var scope = NewDisposeScope();
+            var (x, y) = data.Evenly(batchSize, i, batches);
+            sum += CrossEntropy(model, x, y).item<float>();
         }
-        finally { if (wasTraining) model.train(); }
+        return sum / batches;
     }
 
     /// <summary>

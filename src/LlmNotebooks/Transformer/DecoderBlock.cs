@@ -27,10 +27,13 @@ public sealed class DecoderBlock : Module
     }
 
     /// <summary>Target (B, T, C) and encoder output (B, S, C) → (B, T, C).</summary>
-    public Tensor Forward(Tensor x, Tensor memory, Tensor? targetMask, Tensor? sourceMask)
+    public Tensor Forward(Tensor x, Tensor memory, Tensor? targetMask, Tensor? sourceMask) => Forward(x, memory, targetMask, sourceMask, auxLosses: null);
+
+    /// <summary>As the public Forward; a mixture-of-experts feed-forward adds its load-balancing loss to <paramref name="auxLosses"/>.</summary>
+    internal Tensor Forward(Tensor x, Tensor memory, Tensor? targetMask, Tensor? sourceMask, List<Tensor>? auxLosses)
     {
-        x = self_sub.Apply(x, h => self_attn.Forward(h, null, targetMask));
-        x = cross_sub.Apply(x, h => cross_attn.Forward(h, memory, sourceMask));
-        return ffn_sub.Apply(x, ffn.forward);
+        x = self_sub.Apply(x, h => self_attn.forward(h, null, targetMask));
+        x = cross_sub.Apply(x, h => cross_attn.forward(h, memory, sourceMask));
+        return ffn_sub.Apply(x, h => FeedForwardWithAuxLoss.Apply(ffn, h, auxLosses));
     }
 }

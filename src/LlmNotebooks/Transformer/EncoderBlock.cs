@@ -22,9 +22,12 @@ public sealed class EncoderBlock : Module
     }
 
     /// <summary>(B, S, C) with a key mask (B, 1, 1, S) → (B, S, C).</summary>
-    public Tensor Forward(Tensor x, Tensor? mask)
+    public Tensor Forward(Tensor x, Tensor? mask) => Forward(x, mask, auxLosses: null);
+
+    /// <summary>As <see cref="Forward(Tensor, Tensor?)"/>; a mixture-of-experts feed-forward adds its load-balancing loss to <paramref name="auxLosses"/>.</summary>
+    internal Tensor Forward(Tensor x, Tensor? mask, List<Tensor>? auxLosses)
     {
-        x = attn_sub.Apply(x, h => self_attn.Forward(h, null, mask));
-        return ffn_sub.Apply(x, ffn.forward);
+        x = attn_sub.Apply(x, h => self_attn.forward(h, null, mask));
+        return ffn_sub.Apply(x, h => FeedForwardWithAuxLoss.Apply(ffn, h, auxLosses));
     }
 }

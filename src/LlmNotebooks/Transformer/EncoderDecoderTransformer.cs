@@ -68,10 +68,12 @@ public sealed class EncoderDecoderTransformer : Module
     public static Tensor KeyMask(Tensor ids) => ids.ne(EncoderDecoderConfig.PadId).unsqueeze(1).unsqueeze(1);
 
     /// <summary>Source ids (B, S) → the encoder's output (B, S, C).</summary>
-    public Tensor Encode(Tensor source)
+    public Tensor Encode(Tensor source) => EncodeCollecting(source, auxLosses: null);
+
+    Tensor EncodeCollecting(Tensor source, List<Tensor>? auxLosses)
     {
         Require(source, "source", Config.SourceVocab, Config.MaxSource);
-        return EncodeEmbedded(src_emb.forward(source), KeyMask(source));
+        return EncodeEmbeddedCollecting(src_emb.forward(source), KeyMask(source), auxLosses);
     }
 
     /// <summary>The source token embeddings alone (no positions): (B, S) ids → (B, S, C).</summary>
@@ -86,35 +88,43 @@ public sealed class EncoderDecoderTransformer : Module
     /// vectors by its own encoder (a multimodal model). Positions are added here; <paramref name="keyMask"/> (B, 1, 1, S)
     /// marks real positions (null: all).
     /// </summary>
-    public Tensor EncodeEmbedded(Tensor embedded, Tensor? keyMask = null)
+    public Tensor EncodeEmbedded(Tensor embedded, Tensor? keyMask = null) => EncodeEmbeddedCollecting(embedded, keyMask, auxLosses: null);
+
+    Tensor EncodeEmbeddedCollecting(Tensor embedded, Tensor? keyMask, List<Tensor>? auxLosses)
     {
         ShapeGuard.Require(embedded, "embedded", "(B, S, C)", -1, -1, Config.Channels);
         if (embedded.shape[1] > Config.MaxSource)
             throw new ArgumentException($"The source has {embedded.shape[1]} positions but this model handles at most {Config.MaxSource}.", nameof(embedded));
         var x = AddPositions(embedded, src_pos);
-        foreach (var block in encoder) x = block.Forward(x, keyMask);
+        foreach (var block in encoder) x = block.Forward(x, keyMask, auxLosses);
         return enc_norm.forward(x);
     }
 
     /// <summary>Target so far (B, T) over the encoded source → next-token logits (B, T, V_target).</summary>
-    public Tensor Decode(Tensor targetIn, Tensor memory, Tensor? sourceKeyMask)
+    public Tensor Decode(Tensor targetIn, Tensor memory, Tensor? sourceKeyMask) => DecodeCollecting(targetIn, memory, sourceKeyMask, auxLosses: null);
+
+    Tensor DecodeCollecting(Tensor targetIn, Tensor memory, Tensor? sourceKeyMask, List<Tensor>? auxLosses)
     {
         Require(targetIn, "target", Config.TargetVocab, Config.MaxTarget);
         var x = Embed(tgt_emb, tgt_pos, targetIn);
         var targetMask = KeyMask(targetIn);
-        foreach (var block in decoder) x = block.Forward(x, memory, targetMask, sourceKeyMask);
+        foreach (var block in decoder) x = block.Forward(x, memory, targetMask, sourceKeyMask, auxLosses);
         return lm_head.forward(dec_norm.forward(x));
     }
 
     /// <summary>Teacher-forced pass: source (B, S) and target shifted right (B, T) → logits (B, T, V_target).</summary>
     public Tensor Forward(Tensor source, Tensor targetIn) => Decode(targetIn, Encode(source), KeyMask(source));
 
-    /// <summary>The sum of the mixture-of-experts load-balancing losses of the last forward pass (0 for dense models).</summary>
-    public Tensor AuxLoss()
+    /// <summary>
+    /// <see cref="Forward"/> that also returns the sum of this pass's mixture-of-experts load-balancing losses (a
+    /// scalar, 0 for dense models), to add times a small weight to the training loss. Both belong to the caller's
+    /// dispose scope; nothing is kept in the model.
+    /// </summary>
+    public (Tensor Logits, Tensor AuxLoss) ForwardWithAuxLoss(Tensor source, Tensor targetIn)
     {
-        var losses = encoder.Select(b => b.ffn).Concat(decoder.Select(b => b.ffn)).OfType<MixtureOfExperts>()
-            .Select(m => m.AuxLoss).OfType<Tensor>().ToList();
-        return losses.Count == 0 ? tensor(0f) : losses.Aggregate((a, b) => a + b);
+        var auxLosses = new List<Tensor>();
+        var logits = DecodeCollecting(targetIn, EncodeCollecting(source, auxLosses), KeyMask(source), auxLosses);
+        return (logits, auxLosses.Count == 0 ? zeros(1, device: logits.device).squeeze() : auxLosses.Aggregate((a, b) => a + b));
     }
 
     /// <summary>

@@ -44,6 +44,9 @@ public sealed class Gpt : Module<Tensor, Tensor>
     void InitWeights()
     {
         using var _ = no_grad();
+        // normal_ and zero_ return tensor handles of their own: without a scope they would live until the GC runs, and
+        // a disposed model's memory with them (+9 MB of RSS per model built and disposed in a loop).
+        using var scope = NewDisposeScope();
         foreach (var (name, p) in named_parameters())
         {
             if (name.EndsWith(".bias")) { p.zero_(); continue; }

@@ -10,8 +10,8 @@ namespace LlmNotebooks.Transformer;
 /// token to its top-k experts, mixing their outputs by the router's (renormalised) probabilities. Only k experts run
 /// per token, so the layer holds E experts' parameters but spends k experts' compute.
 /// A load-balancing loss (Switch Transformer: E · Σₑ fₑ·Pₑ, fₑ = share of tokens whose first choice is e, Pₑ = mean
-/// router probability of e) keeps the router from sending everything to one expert; add <see cref="AuxLoss"/>
-/// times a small weight to the training loss.
+/// router probability of e) keeps the router from sending everything to one expert: <see cref="Route"/> returns it
+/// with the output, to add times a small weight to the training loss. The layer keeps no tensor between calls.
 /// </summary>
 public sealed class MixtureOfExperts : Module<Tensor, Tensor>
 {
@@ -19,10 +19,13 @@ public sealed class MixtureOfExperts : Module<Tensor, Tensor>
     readonly ModuleList<FeedForward> experts;
     readonly int _topK;
 
-    /// <summary>The load-balancing loss of the last forward pass (1.0 when perfectly balanced).</summary>
-    public Tensor? AuxLoss { get; private set; }
+    /// <summary>
+    /// Count the tokens that choose each expert first, in every forward pass, into <see cref="LastExpertCounts"/>
+    /// (off by default: counting copies to the host on every pass).
+    /// </summary>
+    public bool KeepExpertCounts { get; set; }
 
-    /// <summary>How many tokens chose each expert first, in the last forward pass.</summary>
+    /// <summary>How many tokens chose each expert first, in the last forward pass with <see cref="KeepExpertCounts"/> on.</summary>
     public long[] LastExpertCounts { get; private set; } = [];
 
     public int Experts => experts.Count;
@@ -38,8 +41,20 @@ public sealed class MixtureOfExperts : Module<Tensor, Tensor>
         RegisterComponents();
     }
 
-    /// <summary>(B, T, C) → (B, T, C).</summary>
-    public override Tensor forward(Tensor x)
+    /// <summary>(B, T, C) → (B, T, C), without the load-balancing loss (see <see cref="Route"/>).</summary>
+    public override Tensor forward(Tensor x) => Run(x, withAuxLoss: false).Output;
+
+    /// <summary>
+    /// (B, T, C) → the output (B, T, C) and the load-balancing loss of this pass (a scalar, 1.0 when perfectly
+    /// balanced, E when every token picks the same expert). Both belong to the caller's dispose scope.
+    /// </summary>
+    public (Tensor Output, Tensor AuxLoss) Route(Tensor x)
+    {
+        var (output, aux) = Run(x, withAuxLoss: true);
+        return (output, aux!);
+    }
+
+    (Tensor Output, Tensor? AuxLoss) Run(Tensor x, bool withAuxLoss)
     {
         var shape = x.shape;
         long C = shape[^1];
@@ -56,13 +71,29 @@ public sealed class MixtureOfExperts : Module<Tensor, Tensor>
             var weight = (topP * chosen).sum(-1).index_select(0, rows).unsqueeze(1);   // (n, 1)
             output = output.index_add(0, rows, experts[e].forward(tokens.index_select(0, rows)) * weight, 1);
         }
-        // Load balancing: fraction of first choices f and mean probability P per expert.
         long E = experts.Count;
         var first = topE[.., 0];
+        if (KeepExpertCounts)
+        {
+            using var counts = functional.one_hot(first, E).sum(new long[] { 0 });
+            LastExpertCounts = counts.cpu().data<long>().ToArray();
+        }
+        if (!withAuxLoss) return (output.reshape(shape), null);
+        // Load balancing: fraction of first choices f and mean probability P per expert.
         var f = functional.one_hot(first, E).to(probs.dtype).mean(new long[] { 0 });
         var P = probs.mean(new long[] { 0 });
-        AuxLoss = (f * P).sum() * E;
-        LastExpertCounts = functional.one_hot(first, E).sum(new long[] { 0 }).cpu().data<long>().ToArray();
-        return output.reshape(shape);
+        return (output.reshape(shape), (f * P).sum() * E);
+    }
+}
+
+/// <summary>Runs a block's feed-forward part; a mixture of experts also hands its load-balancing loss to the collector, when there is one.</summary>
+static class FeedForwardWithAuxLoss
+{
+    public static Tensor Apply(Module<Tensor, Tensor> ffn, Tensor h, List<Tensor>? auxLosses)
+    {
+        if (auxLosses is null || ffn is not MixtureOfExperts moe) return ffn.forward(h);
+        var (output, aux) = moe.Route(h);
+        auxLosses.Add(aux);
+        return output;
     }
 }

@@ -13,7 +13,7 @@ public class MultiHeadAttentionTests
         manual_seed(1);
         using var mha = new MultiHeadAttention(32, 8);
         Assert.Equal(new long[] { 2, 5, 32 }, mha.forward(randn(2, 5, 32)).shape);
-        Assert.Equal(new long[] { 2, 5, 32 }, mha.Forward(randn(2, 5, 32), randn(2, 9, 32)).shape);
+        Assert.Equal(new long[] { 2, 5, 32 }, mha.forward(randn(2, 5, 32), randn(2, 9, 32)).shape);
     }
 
     [Fact]
@@ -36,9 +36,9 @@ public class MultiHeadAttentionTests
         var x = randn(3, 10, 64);
         var mask = AttentionMasks.Padding([10, 7, 3], 10);
         mha.UseFused = true;
-        var fused = mha.Forward(x, mask: mask);
+        var fused = mha.forward(x, null, mask);
         mha.UseFused = false;
-        var naive = mha.Forward(x, mask: mask);
+        var naive = mha.forward(x, null, mask);
         Assert.True(fused.allclose(naive, rtol: 1e-5, atol: 1e-5), $"largest difference {(fused - naive).abs().max().item<float>()}");
     }
 
@@ -78,7 +78,7 @@ public class MultiHeadAttentionTests
         using (var scope = NewDisposeScope())
         {
             var x = randn(2, 3, 16);
-            mha.Forward(x, randn(2, 4, 16)).pow(2).sum().backward();
+            mha.forward(x, randn(2, 4, 16)).pow(2).sum().backward();
         }
         foreach (var (name, p) in mha.named_parameters())
         {
@@ -95,10 +95,10 @@ public class MultiHeadAttentionTests
         using var mha = new MultiHeadAttention(32, 4);
         var e = Assert.Throws<ArgumentException>(() => mha.forward(randn(2, 5, 16)));
         Assert.Contains("query: expected shape (B, T, C) = (*, *, 32), got (2, 5, 16)", e.Message);
-        e = Assert.Throws<ArgumentException>(() => mha.Forward(randn(2, 5, 32), randn(3, 5, 32)));
+        e = Assert.Throws<ArgumentException>(() => mha.forward(randn(2, 5, 32), randn(3, 5, 32)));
         Assert.Contains("context: expected shape (B, S, C) = (2, *, 32), got (3, 5, 32)", e.Message);
         using var causal = new MultiHeadAttention(32, 4, causal: true);
-        Assert.Contains("as many keys as queries", Assert.Throws<ArgumentException>(() => causal.Forward(randn(1, 5, 32), randn(1, 6, 32))).Message);
+        Assert.Contains("as many keys as queries", Assert.Throws<ArgumentException>(() => causal.forward(randn(1, 5, 32), randn(1, 6, 32))).Message);
     }
 
     [Fact]

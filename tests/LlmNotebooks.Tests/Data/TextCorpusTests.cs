@@ -61,4 +61,42 @@ public sealed class TextCorpusTests : IDisposable
         Assert.Contains("0xCC", e.Message);
         Assert.Contains("iconv -f cp1251 -t utf-8", e.Message);
     }
+
+    public static TheoryData<string, byte[], string> NotText()
+    {
+        const string text = "Mira took the wand.\n\nМир.";
+        return new()
+        {
+            { "UTF-16 LE, no BOM", Encoding.Unicode.GetBytes(text), "UTF-16 (little-endian, without" },
+            { "UTF-16 BE, no BOM", Encoding.BigEndianUnicode.GetBytes(text), "UTF-16 (big-endian, without" },
+            { "UTF-16 LE, BOM", [0xFF, 0xFE, .. Encoding.Unicode.GetBytes(text)], "UTF-16 (little-endian, with a" },
+            { "UTF-16 BE, BOM", [0xFE, 0xFF, .. Encoding.BigEndianUnicode.GetBytes(text)], "UTF-16 (big-endian, with a" },
+            { "UTF-32 LE, BOM", [0xFF, 0xFE, 0, 0, .. Encoding.UTF32.GetBytes(text)], "UTF-32 (little-endian, with a" },
+            { "UTF-32 LE, no BOM", Encoding.UTF32.GetBytes(text), "UTF-32 (little-endian, without" },
+            { "Russian UTF-16 LE, no BOM", Encoding.Unicode.GetBytes("Гарри Поттер взял волшебную палочку."), "UTF-16 (little-endian, without" },
+            { "a control character", Encoding.UTF8.GetBytes("Text\u0004 more."), "U+0004" },
+            { "zero bytes", new byte[64], "NUL" },
+            { "a NUL inside text", [.. Encoding.UTF8.GetBytes("Some text "), 0, .. Encoding.UTF8.GetBytes(" and more.")], "NUL" },
+            { "only blank lines", Encoding.UTF8.GetBytes("\n\n  \r\n\t\n"), "no text" },
+            { "only a BOM", [0xEF, 0xBB, 0xBF], "no text" },
+        };
+    }
+
+    [Theory]
+    [MemberData(nameof(NotText))]
+    public void Files_that_are_not_UTF8_text_are_refused_saying_what_they_look_like(string kind, byte[] bytes, string expected)
+    {
+        string path = Write("not-text.txt", bytes);
+        var e = Assert.Throws<InvalidDataException>(() => TextCorpus.ReadDocuments(path));
+        Assert.True(e.Message.Contains(expected), $"{kind}: {e.Message}");
+        Assert.DoesNotContain("cp1251", e.Message);
+    }
+
+    [Fact]
+    public void The_folder_error_does_not_need_the_checkout()
+    {
+        var e = Assert.Throws<ArgumentException>(() => TextCorpus.ReadFile(_dir));
+        Assert.Contains("is a folder", e.Message);
+        Assert.DoesNotContain(TinyWorld.DatasetFolder, e.Message);       // no lookup of the checkout (which fails outside it)
+    }
 }

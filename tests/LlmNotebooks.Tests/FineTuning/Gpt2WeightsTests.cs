@@ -1,3 +1,5 @@
+using LlmNotebooks.Generation;
+using LlmNotebooks.Serialization;
 using LlmNotebooks.FineTuning;
 using LlmNotebooks.Tokenization;
 using LlmNotebooks.Training;

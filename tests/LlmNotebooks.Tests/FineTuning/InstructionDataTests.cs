@@ -2,6 +2,7 @@ using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
 using System.Text.RegularExpressions;
+using LlmNotebooks.Recipe;
 using LlmNotebooks.Data;
 using LlmNotebooks.Data.Cleaning;
 using LlmNotebooks.FineTuning;

@@ -1,4 +1,6 @@
 using System.Text.Json.Nodes;
+using LlmNotebooks.Recipe;
+using LlmNotebooks.Serialization;
 using LlmNotebooks.FineTuning;
 using LlmNotebooks.Training;
 using LlmNotebooks.Transformer;

@@ -1,5 +1,7 @@
 using LlmNotebooks.Training;
 using LlmNotebooks.Transformer;
+using LlmNotebooks.Recipe;
+using LlmNotebooks.Scaling;
 using static TorchSharp.torch;
 
 namespace LlmNotebooks.Tests.Training;

@@ -1,5 +1,6 @@
 using LlmNotebooks.Training;
 using LlmNotebooks.Transformer;
+using LlmNotebooks.Generation;
 using static TorchSharp.torch;
 
 namespace LlmNotebooks.Tests.Training;

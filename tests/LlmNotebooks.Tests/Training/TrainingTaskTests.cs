@@ -1,3 +1,4 @@
+using LlmNotebooks.Serialization;
 using LlmNotebooks.Training;
 using LlmNotebooks.Transformer;
 using TorchSharp;

@@ -1,6 +1,7 @@
 using LlmNotebooks.Training;
 using LlmNotebooks.Transformer;
 using TorchSharp;
+using LlmNotebooks.Serialization;
 using static TorchSharp.torch;
 using static LlmNotebooks.Tests.Training.TensorAssert;
 
@@ -213,116 +214,5 @@ public class TrainerTests : IDisposable
         long before = DisposeScopeManager.Statistics.ThreadTotalLiveCount;
         trainer.Run(stopAfter: 95);
         Assert.Equal(before, DisposeScopeManager.Statistics.ThreadTotalLiveCount);
-    }
-}
-
-public class SafetensorsFileTests : IDisposable
-{
-    readonly string _folder = Directory.CreateTempSubdirectory("llmnb-st-").FullName;
-    public void Dispose() => Directory.Delete(_folder, recursive: true);
-
-    [Fact]
-    public void Metadata_and_tensors_round_trip_and_writes_replace_whole_files()
-    {
-        string path = Path.Combine(_folder, "a.safetensors");
-        using var scope = NewDisposeScope();
-        var tensors = new Dictionary<string, Tensor> { ["x"] = arange(10, dtype: float32), ["y"] = ones(2, 3, dtype: int64) };
-        SafetensorsFile.Write(path, tensors, new Dictionary<string, string> { ["note"] = "привет", ["n"] = "3" });
-        var meta = SafetensorsFile.ReadMetadata(path);
-        Assert.Equal("привет", meta["note"]);
-        Assert.Equal("3", meta["n"]);
-        var back = SafetensorsFile.ReadTensors(path);
-        Assert.True(Same(back["x"], tensors["x"]));
-        Assert.True(Same(back["y"], tensors["y"]));
-        Assert.Empty(Directory.GetFiles(_folder, "*.tmp"));
-        SafetensorsFile.Write(path, new Dictionary<string, Tensor> { ["z"] = zeros(1) });
-        Assert.Empty(SafetensorsFile.ReadMetadata(path));
-    }
-
-    [Fact]
-    public void Foreign_and_truncated_files_get_clear_errors()
-    {
-        string path = Path.Combine(_folder, "bad.safetensors");
-        File.WriteAllText(path, "not a tensor file at all");
-        var e = Assert.Throws<InvalidDataException>(() => SafetensorsFile.ReadMetadata(path));
-        Assert.Contains("not a safetensors file", e.Message);
-        File.WriteAllBytes(path, [1, 2]);
-        Assert.Contains("too short", Assert.Throws<InvalidDataException>(() => SafetensorsFile.ReadTensors(path)).Message);
-    }
-}
-
-public class SamplerTests
-{
-    static Tensor Logits(params double[] values) => tensor(values, dtype: float64);
-
-    [Fact]
-    public void Greedy_is_one_hot_on_the_largest_score()
-    {
-        using var p = Sampler.Filter(Logits(1, 3, 2), SamplingOptions.Greedy);
-        Assert.Equal(new[] { 0.0, 1.0, 0.0 }, p.data<double>().ToArray());
-    }
-
-    [Fact]
-    public void Temperature_sharpens_or_flattens_the_softmax()
-    {
-        using var t1 = Sampler.Filter(Logits(0, Math.Log(3)), new SamplingOptions(1));
-        Assert.Equal(0.75, t1[1].item<double>(), 12);
-        using var cold = Sampler.Filter(Logits(0, Math.Log(3)), new SamplingOptions(0.5));
-        Assert.Equal(0.9, cold[1].item<double>(), 12);                       // 9 : 1
-        using var hot = Sampler.Filter(Logits(0, Math.Log(3)), new SamplingOptions(2));
-        Assert.Equal(Math.Sqrt(3) / (1 + Math.Sqrt(3)), hot[1].item<double>(), 12);
-    }
-
-    [Fact]
-    public void Top_k_and_top_p_keep_the_most_likely_tokens_and_renormalise()
-    {
-        var logits = Logits(Math.Log(0.5), Math.Log(0.3), Math.Log(0.15), Math.Log(0.05));
-        using var k2 = Sampler.Filter(logits, new SamplingOptions(1, TopK: 2));
-        Assert.Equal(new[] { 0.625, 0.375, 0, 0 }, k2.data<double>().Select(v => Math.Round(v, 12)));
-        using var p75 = Sampler.Filter(logits, new SamplingOptions(1, TopP: 0.75));   // 0.5 + 0.3 ≥ 0.75
-        Assert.Equal(new[] { 0.625, 0.375, 0, 0 }, p75.data<double>().Select(v => Math.Round(v, 12)));
-        using var p80 = Sampler.Filter(logits, new SamplingOptions(1, TopP: 0.85));   // needs the third
-        Assert.Equal(3, p80.data<double>().Count(v => v > 0));
-        Assert.Throws<ArgumentException>(() => new SamplingOptions(1, TopP: 1.5).Validate());
-        Assert.Throws<ArgumentException>(() => new SamplingOptions(-1).Validate());
-    }
-
-    [Fact]
-    public void Generation_is_repeatable_with_a_seed_and_greedy_follows_the_argmax()
-    {
-        manual_seed(5);
-        using var model = new Gpt(GptConfig.Tiny);
-        int[] prompt = [1, 2, 3];
-        var a = Sampler.Generate(model, prompt, 20, new SamplingOptions(1.0), seed: 7);
-        var b = Sampler.Generate(model, prompt, 20, new SamplingOptions(1.0), seed: 7);
-        var c = Sampler.Generate(model, prompt, 20, new SamplingOptions(1.0), seed: 8);
-        Assert.Equal(a, b);
-        Assert.NotEqual(a, c);
-        Assert.Equal(20, a.Count);                                            // longer than the context: it slides
-        var greedy = Sampler.Generate(model, prompt, 1, SamplingOptions.Greedy);
-        using var probs = Sampler.NextTokenProbabilities(model, prompt);
-        Assert.Equal(probs.argmax().item<long>(), greedy[0]);
-        Assert.Throws<ArgumentException>(() => Sampler.NextTokenProbabilities(model, []));
-    }
-}
-
-public class ScalingSweepTests
-{
-    [Fact]
-    public void Each_size_gets_the_same_budget_and_a_validation_curve_against_tokens()
-    {
-        var rng = new System.Random(3);
-        var text = Enumerable.Range(0, 3000).Select(i => i % 7 == 0 ? rng.Next(11) : i % 11).ToArray();
-        var train = new TokenBatches(text[..2500], 8);
-        var validation = new TokenBatches(text[2500..], 8);
-        var options = new TrainerOptions { Steps = 20, BatchSize = 4, WarmupSteps = 2, EvalEvery = 10, EvalBatches = 2 };
-        var configs = new[] { GptConfig.Tiny, GptConfig.Tiny with { Channels = 32 } };
-        var runs = ScalingSweep.Run(configs, train, validation, options);
-        Assert.Equal(2, runs.Count);
-        Assert.True(runs[1].NonEmbeddingParameters > runs[0].NonEmbeddingParameters);
-        Assert.Equal(GptConfig.Tiny.ParameterCount() - 11 * 16 - 8 * 16, runs[0].NonEmbeddingParameters);
-        Assert.Equal(new long[] { 320, 640 }, runs[0].Curve.Select(c => c.Tokens));
-        Assert.Equal(runs[0].Curve[^1].Loss, runs[0].ValidationLoss);
-        Assert.Equal(runs.Select(r => r.ValidationLoss), ScalingSweep.Run(configs, train, validation, options).Select(r => r.ValidationLoss));
     }
 }

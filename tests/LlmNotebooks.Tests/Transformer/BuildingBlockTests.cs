@@ -1,3 +1,4 @@
+using TorchSharp;
 using LlmNotebooks.Transformer;
 using static TorchSharp.torch;
 
@@ -33,13 +34,33 @@ public class BuildingBlockTests
         using var scope = NewDisposeScope();
         manual_seed(1);
         using var moe = new MixtureOfExperts(16, 32, experts: 4, topK: 2);
-        var y = moe.forward(randn(3, 7, 16));
+        var x = randn(3, 7, 16);
+        var y = moe.forward(x);
         Assert.Equal(new long[] { 3, 7, 16 }, y.shape);
+        Assert.Empty(moe.LastExpertCounts);                                // counted only when asked
+        moe.KeepExpertCounts = true;
+        var (routed, auxLoss) = moe.Route(x);
         Assert.Equal(21, moe.LastExpertCounts.Sum());
-        float aux = moe.AuxLoss!.item<float>();
+        Assert.True(routed.allclose(y));
+        float aux = auxLoss.item<float>();
         Assert.InRange(aux, 0.9f, 4.0f);   // 1 when perfectly balanced, E when everything goes to one expert
-        y.sum().backward();
+        (routed.sum() + auxLoss).backward();
         Assert.All(moe.parameters(), p => Assert.NotNull(p.grad));
+    }
+
+    [Fact]
+    public void The_load_balancing_loss_is_returned_by_its_pass_and_nothing_is_kept_in_the_layer()
+    {
+        manual_seed(1);
+        using var moe = new MixtureOfExperts(16, 32, experts: 4, topK: 2);
+        using var x = randn(3, 7, 16);
+        Tensor first;
+        using (NewDisposeScope()) first = moe.Route(x).AuxLoss.MoveToOuterDisposeScope();
+        float value = first.item<float>();
+        using (NewDisposeScope()) moe.Route(randn(5, 2, 16) * 10);          // a later pass in a later scope
+        Assert.Equal(value, first.item<float>());                          // the first pass's loss is still alive and unchanged
+        Assert.DoesNotContain(typeof(MixtureOfExperts).GetProperties(), p => typeof(Tensor).IsAssignableFrom(p.PropertyType));
+        first.Dispose();
     }
 
     [Fact]

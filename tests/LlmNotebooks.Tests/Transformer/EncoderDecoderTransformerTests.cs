@@ -19,7 +19,9 @@ public class EncoderDecoderTransformerTests
         var src = tensor(new long[,] { { 1, 3, 4, 0 }, { 2, 5, 6, 7 } });
         var tgt = tensor(new long[,] { { 1, 5, 6 }, { 1, 8, 0 } });
         Assert.Equal(new long[] { 2, 3, 20 }, model.Forward(src, tgt).shape);
-        float aux = model.AuxLoss().item<float>();
+        var (logits, auxLoss) = model.ForwardWithAuxLoss(src, tgt);
+        Assert.True(logits.allclose(model.Forward(src, tgt)));
+        float aux = auxLoss.item<float>();
         if (experts > 0) Assert.True(aux > 0); else Assert.Equal(0f, aux);
     }
 

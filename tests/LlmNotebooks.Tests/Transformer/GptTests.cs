@@ -1,6 +1,7 @@
 using LlmNotebooks.Training;
 using LlmNotebooks.Transformer;
 using TorchSharp;
+using LlmNotebooks.Serialization;
 using static TorchSharp.torch;
 
 namespace LlmNotebooks.Tests.Transformer;

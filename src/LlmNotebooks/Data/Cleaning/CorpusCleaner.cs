@@ -76,7 +76,7 @@ public sealed class CorpusCleaner
         var removed = new List<Removal>();
         foreach (int i in alive)
         {
-            string hash = Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(Normalize(docs[i]))));
+            string hash = LlmNotebooks.Hashes.Sha256Hex(Normalize(docs[i]));
             if (first.TryGetValue(hash, out int earlier)) removed.Add(new Removal(i, ExactDedup, $"same normalized text as #{earlier} (SHA-256 {hash[..12]}…)", earlier));
             else first[hash] = i;
         }

@@ -53,23 +53,10 @@ public static class MinHash
         return union == 0 ? 1 : x.Intersect(y).Count() / (double)union;
     }
 
-    /// <summary>64-bit FNV-1a of a string's UTF-16 code units: a stable hash (string.GetHashCode changes per process).</summary>
-    internal static ulong Fnv1a(string s)
-    {
-        ulong h = 14695981039346656037UL;
-        foreach (char c in s) { h ^= c; h *= 1099511628211UL; }
-        return h;
-    }
+    /// <summary>SplitMix64's finalizer (<see cref="Hashes.SplitMix64"/>): every input bit reaches every output bit.</summary>
+    internal static ulong Mix(ulong z) => Hashes.SplitMix64(z);
 
-    /// <summary>SplitMix64's finalizer: a bijection on 64-bit values that mixes every input bit into every output bit.</summary>
-    internal static ulong Mix(ulong z)
-    {
-        z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9UL;
-        z = (z ^ (z >> 27)) * 0x94D049BB133111EBUL;
-        return z ^ (z >> 31);
-    }
-
-    /// <summary>The hash family: h_i(x) = Mix(x ⊕ salt_i), with the salts drawn from <paramref name="seed"/>.</summary>
+    /// <summary>The hash family: h_i(x) = Mix(x ⊕ salt_i), with the salts drawn from the seed (memoised per (hashes, seed)).</summary>
     static readonly System.Collections.Concurrent.ConcurrentDictionary<(int, ulong), ulong[]> SaltCache = new();
 
     static ulong[] Salts(int hashes, ulong seed) => SaltCache.GetOrAdd((hashes, seed), key => MakeSalts(key.Item1, key.Item2));
@@ -77,7 +64,7 @@ public static class MinHash
     static ulong[] MakeSalts(int hashes, ulong seed)
     {
         var salts = new ulong[hashes];
-        for (int i = 0; i < hashes; i++) salts[i] = Mix(seed + (ulong)(i + 1) * 0x9E3779B97F4A7C15UL);
+        for (int i = 0; i < hashes; i++) salts[i] = Mix(seed + (ulong)(i + 1) * Hashes.SplitMix64Increment);
         return salts;
     }
 
@@ -88,7 +75,7 @@ public static class MinHash
     internal static HashSet<ulong> ShingleHashes(string text, int shingleSize)
     {
         if (shingleSize < 1) throw new ArgumentOutOfRangeException(nameof(shingleSize), $"Expected a shingle size of at least 1 word, got {shingleSize}.");
-        var words = Words(text).Select(Fnv1a).ToArray();
+        var words = Words(text).Select(Hashes.Fnv1a).ToArray();           // FNV-1a: stable across processes
         var set = new HashSet<ulong>();
         int k = Math.Min(shingleSize, words.Length);
         for (int i = 0; i + k <= words.Length && k > 0; i++)

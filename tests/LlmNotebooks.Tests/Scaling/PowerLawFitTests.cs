@@ -1,7 +1,8 @@
 using CsCheck;
 using LlmNotebooks.Charts;
+using LlmNotebooks.Scaling;
 
-namespace LlmNotebooks.Tests.Charts;
+namespace LlmNotebooks.Tests.Scaling;
 
 public class PowerLawFitTests
 {

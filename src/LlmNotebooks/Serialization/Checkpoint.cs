@@ -1,10 +1,11 @@
 using LlmNotebooks.Tensors;
 using TorchSharp;
 using System.Text.Json;
+using LlmNotebooks.Training;
 using LlmNotebooks.Transformer;
 using static TorchSharp.torch;
 
-namespace LlmNotebooks.Training;
+namespace LlmNotebooks.Serialization;
 
 /// <summary>
 /// Model weights on disk in the safetensors format (a JSON header and raw tensors: no code runs when loading).

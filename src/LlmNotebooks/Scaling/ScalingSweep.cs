@@ -1,11 +1,15 @@
 using LlmNotebooks.Tensors;
+using LlmNotebooks.Training;
 using LlmNotebooks.Transformer;
 
-namespace LlmNotebooks.Training;
+namespace LlmNotebooks.Scaling;
 
 /// <summary>One model of a scaling sweep: its size, its validation loss after the shared budget, and its whole validation curve.</summary>
+/// <param name="Config">The model's shape.</param>
 /// <param name="Parameters">All parameters.</param>
 /// <param name="NonEmbeddingParameters">N in the scaling laws: parameters outside the embedding tables.</param>
+/// <param name="ValidationLoss">Validation loss after the whole budget.</param>
+/// <param name="TrainSeconds">Seconds spent in training steps.</param>
 /// <param name="Curve">Validation loss against tokens trained on (the loss as a function of data size D for this N).</param>
 public sealed record ScalingRun(GptConfig Config, long Parameters, long NonEmbeddingParameters, double ValidationLoss,
                                 double TrainSeconds, IReadOnlyList<(long Tokens, double Loss)> Curve);

@@ -1,14 +1,17 @@
 using System.Globalization;
-using System.Security.Cryptography;
 using System.Text;
 using LlmNotebooks.Data;
 using LlmNotebooks.Data.Cleaning;
+using LlmNotebooks.Notebook;
+using LlmNotebooks.Platform;
 using LlmNotebooks.Tensors;
 using LlmNotebooks.Tokenization;
+using LlmNotebooks.Training;
 using LlmNotebooks.Transformer;
+using LlmNotebooks.Serialization;
 using static TorchSharp.torch;
 
-namespace LlmNotebooks.Training;
+namespace LlmNotebooks.Recipe;
 
 /// <summary>
 /// The course's own pretrained model: chapter 4 trains it step by step, and chapters 5 and 6 fine-tune it. This class
@@ -27,7 +30,8 @@ public static class CourseModel
     public const string EndOfText = "<|endoftext|>";
     /// <summary>1,791 merges + 256 bytes + the end-of-text token.</summary>
     public const int VocabSize = 2048;
-    public const int Seed = 1234;
+    /// <summary>The course seed (<see cref="Course.DefaultSeed"/>), from which the model is initialised and trained.</summary>
+    public const int Seed = Course.DefaultSeed;
     /// <summary>Bump when the recipe changes; saved models from another version are retrained.</summary>
     public const int RecipeVersion = 1;
     /// <summary>The tokenizer trains on this many UTF-8 bytes from the start of the training text.</summary>
@@ -44,7 +48,7 @@ public static class CourseModel
     };
 
     /// <summary>&lt;repo&gt;/artifacts/models/course-gpt: model.safetensors and tokenizer.bpe (the default folder of every method that takes one).</summary>
-    public static string Folder => Path.Combine(Path.GetDirectoryName(Path.GetDirectoryName(TinyWorld.DatasetFolder)!)!, "artifacts", "models", "course-gpt");
+    public static string Folder => Path.Combine(Checkout.Root, "artifacts", "models", "course-gpt");
     const string ModelFile = "model.safetensors", TokenizerFile = "tokenizer.bpe";
 
     /// <summary>Every 20th document (by position) goes to validation, the rest to training.</summary>
@@ -185,5 +189,5 @@ public static class CourseModel
 
     static string DatasetHash() => FileHash(Path.Combine(TinyWorld.DatasetFolder, "manifest.json"));
 
-    static string FileHash(string path) => Convert.ToHexStringLower(SHA256.HashData(File.ReadAllBytes(path)));
+    static string FileHash(string path) => Hashes.Sha256Hex(File.ReadAllBytes(path));
 }

@@ -1,9 +1,10 @@
+using LlmNotebooks.Tensors;
 using LlmNotebooks.Tokenization;
 using LlmNotebooks.Transformer;
 using TorchSharp;
 using static TorchSharp.torch;
 
-namespace LlmNotebooks.Training;
+namespace LlmNotebooks.Generation;
 
 /// <summary>
 /// How the next token is chosen from the model's scores. <paramref name="Temperature"/> divides the logits before the
@@ -39,26 +40,34 @@ public static class Sampler
         options.Validate();
         if (context.Count == 0) throw new ArgumentException("The context is empty: give at least one token (e.g. a prompt, or the end-of-text token).", nameof(context));
         using var scope = NewDisposeScope();
-        bool wasTraining = model.training;
-        model.eval();
-        try
-        {
-            using var _ = no_grad();
-            var window = context.Skip(Math.Max(0, context.Count - model.Config.BlockSize)).Select(t => (long)t).ToArray();
-            var logits = model.forward(tensor(window, dtype: int64).unsqueeze(0))[0, -1].to(float64);   // (V)
-            return Filter(logits, options).MoveToOuterDisposeScope();
-        }
-        finally { if (wasTraining) model.train(); }
+        using var eval = model.EvalScope();
+        var window = context.Skip(Math.Max(0, context.Count - model.Config.BlockSize)).Select(t => (long)t).ToArray();
+        var logits = model.forward(tensor(window, dtype: int64).unsqueeze(0))[0, -1].to(float64);   // (V)
+        return Filter(logits, options).MoveToOuterDisposeScope();
     }
 
     /// <summary>Turns logits (V) into the sampling distribution that <paramref name="options"/> describe.</summary>
+    /// <exception cref="ArgumentException">Logits that are not one vector (V), hold NaN or ±∞, or overflow when divided by the temperature.</exception>
     public static Tensor Filter(Tensor logits, SamplingOptions options)
     {
+        ArgumentNullException.ThrowIfNull(logits);
+        ArgumentNullException.ThrowIfNull(options);
+        options.Validate();
+        if (logits.dim() != 1 || logits.shape[0] == 0)
+            throw new ArgumentException($"Filter takes the scores of one position, a vector of shape (V), got {ShapeGuard.Format(logits.shape)}. " +
+                                        "For a batch, filter each row: Filter(logits[i], options); for a sequence, take the last position: logits[-1].", nameof(logits));
         using var scope = NewDisposeScope();
         long V = logits.shape[0];
+        var scores = logits.to(float64);
+        if (!isfinite(scores).all().item<bool>())
+            throw new ArgumentException("The logits hold NaN or ±∞, so no token can be chosen: the model's weights or its input are broken.", nameof(logits));
         if (options.Temperature == 0)
-            return nn.functional.one_hot(logits.argmax(), V).to(float64).MoveToOuterDisposeScope();
-        var probs = softmax(logits.to(float64) / options.Temperature, 0);
+            return nn.functional.one_hot(scores.argmax(), V).to(float64).MoveToOuterDisposeScope();
+        var scaled = scores / options.Temperature;
+        if (!isfinite(scaled).all().item<bool>())
+            throw new ArgumentException($"Temperature {Guard.Show(options.Temperature)} is so small that logits / temperature overflow (the largest |logit| is " +
+                                        $"{scores.abs().max().item<double>():G4}). For the limit of a vanishing temperature use Temperature = 0 (greedy).", nameof(options));
+        var probs = softmax(scaled, 0);
         var (sorted, order) = probs.sort(descending: true);
         var keep = ones(V, dtype: @bool);
         if (options.TopK is int k && k < V) keep[TensorIndex.Slice(k)] = false;
@@ -109,6 +118,10 @@ public static class Sampler
     /// <summary>The <paramref name="count"/> most likely next tokens after <paramref name="prompt"/> with their probabilities (temperature 1, no filtering).</summary>
     public static IReadOnlyList<(int Token, string Text, double Probability)> TopNextTokens(Gpt model, ITokenizer tokenizer, string prompt, int count = 10)
     {
+        ArgumentNullException.ThrowIfNull(model);
+        ArgumentNullException.ThrowIfNull(tokenizer);
+        if (count < 0 || count > model.Config.VocabSize)
+            throw new ArgumentOutOfRangeException(nameof(count), $"Expected 0 ≤ count ≤ {model.Config.VocabSize} (the model's vocabulary), got {count}.");
         using var probs = NextTokenProbabilities(model, tokenizer.Encode(prompt));
         var (values, indices) = probs.topk(count);
         using (values) using (indices)

@@ -1,8 +1,9 @@
 using LlmNotebooks.Data;
 using LlmNotebooks.Tokenization;
 using LlmNotebooks.Training;
+using LlmNotebooks.Recipe;
 
-namespace LlmNotebooks.Tests.Training;
+namespace LlmNotebooks.Tests.Recipe;
 
 public class CourseModelTests : IDisposable
 {

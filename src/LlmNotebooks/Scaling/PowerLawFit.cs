@@ -1,4 +1,4 @@
-namespace LlmNotebooks.Charts;
+namespace LlmNotebooks.Scaling;
 
 /// <summary>
 /// A fitted power law y = E + A · x^(-Alpha) (E = 0 for a pure power law, a straight line on a log-log chart).

@@ -2,10 +2,11 @@ using System.Buffers.Binary;
 using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using LlmNotebooks.Platform;
 using TorchSharp.PyBridge;
 using static TorchSharp.torch;
 
-namespace LlmNotebooks.Training;
+namespace LlmNotebooks.Serialization;
 
 /// <summary>
 /// Reading and writing safetensors files: an 8-byte little-endian header length, a JSON header (each tensor's dtype,
@@ -16,23 +17,23 @@ namespace LlmNotebooks.Training;
 /// </summary>
 public static class SafetensorsFile
 {
+    /// <summary>The largest JSON header read (100 MB, the limit of the reference safetensors implementation).</summary>
+    public const ulong MaxHeaderBytes = 100_000_000;
+
     /// <summary>
-    /// Writes <paramref name="tensors"/> and <paramref name="metadata"/> to <paramref name="path"/> atomically: into a
-    /// temporary file beside it, then renamed over it, so an existing file is only ever replaced by a complete one.
+    /// Writes <paramref name="tensors"/> and <paramref name="metadata"/> to <paramref name="path"/> atomically
+    /// (<see cref="AtomicFile"/>): into a temporary file beside it, then renamed over it, so an existing file is only
+    /// ever replaced by a complete one.
     /// </summary>
     public static void Write(string path, IReadOnlyDictionary<string, Tensor> tensors, IReadOnlyDictionary<string, string>? metadata = null)
     {
         string full = Path.GetFullPath(path);
         if (Directory.Exists(full)) throw new IOException($"{full} is a folder; expected a file path such as {Path.Combine(full, "model.safetensors")}.");
-        Directory.CreateDirectory(Path.GetDirectoryName(full)!);
-        string temp = full + $".{Environment.ProcessId}.{Guid.NewGuid():N}.tmp";
-        try
+        AtomicFile.Write(full, temp =>
         {
             Safetensors.SaveStateDict(temp, tensors.ToDictionary(p => p.Key, p => p.Value));
             if (metadata is { Count: > 0 }) AddMetadata(temp, metadata);
-            File.Move(temp, full, overwrite: true);
-        }
-        finally { if (File.Exists(temp)) File.Delete(temp); }
+        });
     }
 
     /// <summary>
@@ -101,8 +102,11 @@ public static class SafetensorsFile
         if (stream.ReadAtLeast(lengthBytes, 8, throwOnEndOfStream: false) < 8)
             throw new InvalidDataException($"{path} is too short to be a safetensors file ({stream.Length} bytes). Was it written completely?");
         ulong length = BinaryPrimitives.ReadUInt64LittleEndian(lengthBytes);
-        if (length == 0 || length > 100_000_000 || (long)length > stream.Length - 8)
-            throw new InvalidDataException($"{path} is not a safetensors file: its header length ({length}) does not fit the file ({stream.Length} bytes).");
+        if (length > MaxHeaderBytes)
+            throw new InvalidDataException($"{path}: its safetensors header claims {length:N0} bytes, more than the {MaxHeaderBytes:N0} this reader accepts " +
+                                           "(the format's own limit; real headers are a few kilobytes). The file is damaged or not a safetensors file.");
+        if (length == 0 || (long)length > stream.Length - 8)
+            throw new InvalidDataException($"{path} is not a safetensors file: its header length ({length:N0} bytes) does not fit the file ({stream.Length:N0} bytes). Was it written completely?");
         var bytes = new byte[length];
         stream.ReadExactly(bytes);
         try
@@ -115,17 +119,15 @@ public static class SafetensorsFile
         }
     }
 
-    /// <summary>Rewrites the header with a "__metadata__" entry; the tensor bytes (and their offsets) stay as they are.</summary>
+    /// <summary>
+    /// Rewrites the header of <paramref name="path"/> (a temporary file of <see cref="Write"/>, not yet visible) with a
+    /// "__metadata__" entry; the tensor bytes (and their offsets) stay as they are.
+    /// </summary>
     static void AddMetadata(string path, IReadOnlyDictionary<string, string> metadata)
     {
         var header = ReadHeader(path);
-        long oldLength;
-        using (var stream = File.OpenRead(path))
-        {
-            Span<byte> lengthBytes = stackalloc byte[8];
-            stream.ReadExactly(lengthBytes);
-            oldLength = 8 + (long)BinaryPrimitives.ReadUInt64LittleEndian(lengthBytes);
-        }
+        byte[] old = File.ReadAllBytes(path);
+        long oldLength = 8 + (long)BinaryPrimitives.ReadUInt64LittleEndian(old);
         var meta = new JsonObject();
         foreach (var (key, value) in metadata.OrderBy(p => p.Key, StringComparer.Ordinal)) meta[key] = value;
         header["__metadata__"] = meta;
@@ -136,15 +138,9 @@ public static class SafetensorsFile
         json.CopyTo(newHeader, 8);
         for (int i = 8 + json.Length; i < newHeader.Length; i++) newHeader[i] = (byte)' ';
 
-        string rewritten = path + ".meta";
-        using (var output = File.Create(rewritten))
-        using (var input = File.OpenRead(path))
-        {
-            output.Write(newHeader);
-            input.Seek(oldLength, SeekOrigin.Begin);
-            input.CopyTo(output);
-            output.Flush(flushToDisk: true);
-        }
-        File.Move(rewritten, path, overwrite: true);
+        using var output = new FileStream(path, FileMode.Truncate, FileAccess.Write);   // atomic: AtomicFile.Write's own temporary
+        output.Write(newHeader);
+        output.Write(old.AsSpan((int)oldLength));
+        output.Flush(flushToDisk: true);
     }
 }
