@@ -1,3 +1,4 @@
+using LlmNotebooks.Platform;
 using System.Globalization;
 using System.Security.Cryptography;
 using System.Text;
@@ -131,19 +132,7 @@ public static partial class InstructionData
     public static void Save(string path, IEnumerable<InstructionExample> examples)
     {
         ArgumentNullException.ThrowIfNull(examples);
-        WriteAtomically(Path.GetFullPath(path), ToJsonLines(examples));
-    }
-
-    static void WriteAtomically(string path, byte[] bytes)
-    {
-        Directory.CreateDirectory(Path.GetDirectoryName(path)!);
-        string temp = path + $".{Environment.ProcessId}.{Guid.NewGuid():N}.tmp";
-        try
-        {
-            File.WriteAllBytes(temp, bytes);
-            File.Move(temp, path, overwrite: true);
-        }
-        finally { if (File.Exists(temp)) File.Delete(temp); }
+        AtomicFile.Write(Path.GetFullPath(path), ToJsonLines(examples));
     }
 
     static string Sha256(byte[] bytes) => Convert.ToHexStringLower(SHA256.HashData(bytes));
@@ -177,7 +166,7 @@ public static partial class InstructionData
     public static void WriteDataset(string folder, ulong seed = DefaultSeed)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(folder);
-        foreach (var (name, bytes) in DatasetFileBytes(seed)) WriteAtomically(Path.Combine(Path.GetFullPath(folder), name), bytes);
+        foreach (var (name, bytes) in DatasetFileBytes(seed)) AtomicFile.Write(Path.Combine(Path.GetFullPath(folder), name), bytes);
     }
 
     /// <summary>

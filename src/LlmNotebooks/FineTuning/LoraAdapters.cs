@@ -1,3 +1,4 @@
+using LlmNotebooks.Platform;
 using System.Globalization;
 using System.Security.Cryptography;
 using System.Text;
@@ -136,13 +137,7 @@ public sealed class LoraAdapters
             foreach (var t in tensors.Values) t.Dispose();
         }
         string weightsHash = Convert.ToHexStringLower(SHA256.HashData(File.ReadAllBytes(weights)));
-        string temp = config + $".{Environment.ProcessId}.{Guid.NewGuid():N}.tmp";
-        try
-        {
-            File.WriteAllBytes(temp, ConfigJson(weightsHash));
-            File.Move(temp, config, overwrite: true);
-        }
-        finally { if (File.Exists(temp)) File.Delete(temp); }
+        AtomicFile.Write(config, ConfigJson(weightsHash));
         return (weights, config);
     }
 
