@@ -7,24 +7,36 @@ using LlmNotebooks.Benchmarks;
 using LlmNotebooks.Platform;
 using LlmNotebooks.Transformer;
 
-// dotnet run --project benchmarks/LlmNotebooks.Benchmarks [-- gpt|bpe|nf4]
+// dotnet run --project benchmarks/LlmNotebooks.Benchmarks [-- gpt|bpe|nf4|finetune-memory]
 // Runs in-process (no second build of TorchSharp's native libraries), then writes the reports in benchmarks/results/:
 // gpt-train-step.md (a GPT training step against the matmul peak), bpe-training.md (BPE training vs the baselines) and
-// nf4.md (4-bit quantization: errors of NF4, INT4 and FP4, bits per parameter, stored sizes).
+// nf4.md (4-bit quantization: errors of NF4, INT4 and FP4, bits per parameter, stored sizes) and the measured peak
+// memory of chapter 5's fine-tuning schemes, one process each, into fine-tuning-schemes.md.
 AssemblyUnifier.Install();
 TorchNativeLoader.EnsureLoadable();
 string which = args.FirstOrDefault() ?? "all";
+if (which == "finetune-memory-child") { FineTuningMemory.Child(args[1]); return; }
 string resultsDir = Path.Combine(Checkout.FindRoot(Directory.GetCurrentDirectory()) ?? Checkout.Root, "benchmarks", "results");
 Directory.CreateDirectory(resultsDir);
 string F(double v, string f) => v.ToString(f, CultureInfo.InvariantCulture);
 if (which is "gpt" or "all") RunGpt();
 if (which is "bpe" or "all") RunBpe();
 if (which is "nf4" or "all") RunNf4();
+if (which is "finetune-memory" or "all") RunFineTuningMemory();
+
+void RunFineTuningMemory()
+{
+    string path = Path.Combine(resultsDir, "fine-tuning-schemes.md");
+    string report = File.ReadAllText(path);
+    int at = report.IndexOf("\n## Measured peak memory", StringComparison.Ordinal);
+    AtomicFile.WriteText(path, (at < 0 ? report : report[..at]).TrimEnd() + "\n" + FineTuningMemory.Report(GitCommit()));
+    Console.WriteLine(File.ReadAllText(path));
+}
 
 void RunNf4()
 {
     string report = Nf4Measurements.Report(GitCommit());
-    File.WriteAllText(Path.Combine(resultsDir, "nf4.md"), report);
+    AtomicFile.WriteText(Path.Combine(resultsDir, "nf4.md"), report);
     Console.WriteLine(report);
 }
 
