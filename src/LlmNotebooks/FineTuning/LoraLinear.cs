@@ -1,3 +1,4 @@
+using LlmNotebooks.Training;
 using LlmNotebooks.Tensors;
 using TorchSharp;
 using TorchSharp.Modules;
@@ -47,11 +48,12 @@ public sealed record LoraSlice(string Name, long Start, long Length);
 /// Example: <c>var lora = new LoraLinear(Linear(128, 384), rank: 8, alpha: 16);</c> — usually made for you by
 /// <see cref="Lora.Apply"/>.
 /// </summary>
-public sealed class LoraLinear : Module<Tensor, Tensor>
+public sealed class LoraLinear : Module<Tensor, Tensor>, IStepSeeded
 {
     readonly Module<Tensor, Tensor> base_layer;
     readonly string[] _parts, _aNames, _bNames;
     readonly Generator? _dropoutGenerator;
+    readonly ulong _seed;
 
     /// <summary>The frozen layer being adapted.</summary>
     public Module<Tensor, Tensor> Base => base_layer;
@@ -131,6 +133,7 @@ public sealed class LoraLinear : Module<Tensor, Tensor>
             register_parameter(_aNames[i], new Parameter(a, requires_grad: true));
             register_parameter(_bNames[i], new Parameter(b, requires_grad: true));
         }
+        _seed = seed;
         if (dropout > 0) _dropoutGenerator = new Generator(seed ^ 0x9E3779B97F4A7C15UL);
     }
 
@@ -204,6 +207,13 @@ public sealed class LoraLinear : Module<Tensor, Tensor>
     }
 
     Tensor Delta(Tensor h, int i) => functional.linear(functional.linear(h, Param(_aNames[i])), Param(_bNames[i])).mul(Scale);
+
+    /// <summary>
+    /// Re-seeds the dropout masks for one training step from this layer's seed and the step's seed; the
+    /// <see cref="Trainer"/> calls it before every step, so a resumed run draws the same masks as an uninterrupted one.
+    /// </summary>
+    public void SeedStep(long stepSeed) =>
+        _dropoutGenerator?.manual_seed(unchecked((long)(_seed ^ 0x9E3779B97F4A7C15UL) * 31 + stepSeed));
 
     Tensor DropoutOf(Tensor x)
     {

@@ -41,7 +41,8 @@ public sealed class Trainer : IDisposable
     readonly AdamW _optimizer;
     readonly List<(string Name, Parameter Parameter)> _parameters;     // in the optimizer's order: decayed group, then the rest
     (string Path, int Steps)? _lastCheckpoint;                          // the last good state on disk, named when a run diverges
-    int _firstStep = -1;                                                  // the first step this trainer ran (its model's state came from outside)
+    int _firstStep = -1;
+    readonly List<IStepSeeded> _stepSeeded;                               // modules that draw random numbers of their own                                                  // the first step this trainer ran (its model's state came from outside)
 
     /// <summary>The model being trained (a <see cref="Gpt"/> for pretraining; any module for a task of your own).</summary>
     public nn.Module Model { get; }
@@ -95,6 +96,7 @@ public sealed class Trainer : IDisposable
             throw new ArgumentException($"Every parameter of the {model.GetType().Name} is frozen (requires_grad = false), so there is nothing to train. " +
                                         "Unfreeze the parameters to train, or add trainable ones (for example LoRA adapters).");
         HasFrozenParameters = named.Count < all.Count;
+        _stepSeeded = model.modules().OfType<IStepSeeded>().ToList();
         var decayed = named.Where(p => p.parameter.dim() >= 2).ToList();
         var undecayed = named.Where(p => p.parameter.dim() < 2).ToList();
         _parameters = [.. decayed, .. undecayed];
@@ -153,7 +155,9 @@ public sealed class Trainer : IDisposable
         // Dropout masks come from torch's global generator (TorchSharp's dropout takes no Generator of its own): seed it
         // per step, so a resumed run draws the same masks, and put it back after the step, so the caller's random
         // numbers do not depend on this call.
-        using var masks = Model is Gpt { Config.Dropout: > 0 } ? TorchRandom.Seeded(Options.Seed * 7_919 + step) : null;
+        long stepSeed = Options.Seed * 7_919 + step;
+        using var masks = Model is Gpt { Config.Dropout: > 0 } ? TorchRandom.Seeded(stepSeed) : null;
+        foreach (var seeded in _stepSeeded) seeded.SeedStep(stepSeed);     // modules with generators of their own (LoRA dropout)
         double lr = Options.Schedule.At(step);
         foreach (var group in _optimizer.ParamGroups) group.LearningRate = lr;
 

@@ -46,6 +46,36 @@ public class InstructionTaskTests
     }
 
     [Fact]
+    public void A_LoRA_run_with_dropout_interrupted_and_resumed_equals_the_uninterrupted_run()
+    {
+        string folder = Directory.CreateTempSubdirectory("llmnb-lora-resume-").FullName;
+        try
+        {
+            var task = new InstructionTask(new InstructionBatcher(Chat.Value, 32), Pairs[..32], Pairs[32..]);
+            var lora = new LoraConfig { Rank = 4, Alpha = 8, TargetModules = ["c_attn", "c_fc"], Dropout = 0.3, Seed = 5 };
+            var options = Options(8) with { EvalEvery = 4 };
+            using var straightModel = Model();
+            Lora.Apply(straightModel, lora);
+            using (var straight = new Trainer(straightModel, task, options)) straight.Run();
+
+            string path = Path.Combine(folder, "run.safetensors");
+            using (var first = Model())
+            {
+                Lora.Apply(first, lora);
+                using var interrupted = new Trainer(first, task, options with { CheckpointPath = path, CheckpointEvery = 3 });
+                interrupted.Run(stopAfter: 4);                                  // the checkpoint is at step 3
+            }
+            using var rebuilt = Model();
+            Lora.Apply(rebuilt, lora);
+            using var resumed = Trainer.Resume(path, rebuilt, task);
+            resumed.Run();
+            foreach (var ((name, a), (_, b)) in straightModel.named_parameters().Zip(rebuilt.named_parameters()))
+                Assert.True(a.eq(b).all().item<bool>(), $"{name} differs after resuming: the dropout masks were not the same");
+        }
+        finally { Directory.Delete(folder, recursive: true); }
+    }
+
+    [Fact]
     public void Every_pair_is_read_once_per_epoch_in_a_seeded_order()
     {
         var task = new InstructionTask(new InstructionBatcher(Chat.Value, 32), Pairs, null);
