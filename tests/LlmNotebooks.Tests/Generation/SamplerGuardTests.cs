@@ -69,4 +69,27 @@ public class SamplerGuardTests
         Assert.StartsWith("Temperature 1E-320 is so small that logits / temperature overflow (the largest |logit| is 3)",
             Assert.Throws<ArgumentException>(() => Sampler.Filter(tensor(new[] { 1.0, -3.0 }), new SamplingOptions(1e-320))).Message);
     }
+
+    [Fact]
+    public void The_edges_of_top_k_and_top_p_keep_what_they_promise()
+    {
+        using var scope = NewDisposeScope();
+        // TopP = 1 keeps every token, even one whose probability is below one ulp of 1 (e^-50 ≈ 2e-22).
+        var tiny = Sampler.Filter(tensor(new[] { 0.0, -50.0 }), new SamplingOptions(1, TopP: 1));
+        Assert.True(tiny[1].item<double>() > 0);
+        // The nucleus stops as soon as it reaches p: two tokens of 0.5 each and p = 0.5 keep only the first.
+        var half = Sampler.Filter(tensor(new[] { 0.0, 0.0 }), new SamplingOptions(1, TopP: 0.5));
+        Assert.Equal(1, half.gt(0).sum().item<long>());
+        Assert.Equal(1.0, half.max().item<double>());
+    }
+
+    [Fact]
+    public void TopNextTokens_names_a_missing_model_or_tokenizer()
+    {
+        manual_seed(3);
+        using var model = new Gpt(GptConfig.Tiny with { VocabSize = 260 });
+        var tokenizer = LlmNotebooks.Tokenization.BpeTokenizer.Train("abab", 260);
+        Assert.Equal("model", Assert.Throws<ArgumentNullException>(() => Sampler.TopNextTokens(null!, tokenizer, "ab")).ParamName);
+        Assert.Equal("tokenizer", Assert.Throws<ArgumentNullException>(() => Sampler.TopNextTokens(model, null!, "ab")).ParamName);
+    }
 }
