@@ -18,7 +18,10 @@ public class TokenizerTests
     public static TheoryData<string> Strings() => new(TestStrings);
 
     static readonly Gpt2Tokenizer Gpt2 = new();
-    static readonly BpeTokenizer Bpe = BpeTokenizer.Train(TrainingText, 300, ["<|endoftext|>"]);
+    // Lazy: xunit discovery creates no instance but does run static initialisers; a mutation-testing run would
+    // otherwise execute the (possibly mutated) trainer outside any test.
+    static readonly Lazy<BpeTokenizer> TrainedBpe = new(() => BpeTokenizer.Train(TrainingText, 300, ["<|endoftext|>"]));
+    static BpeTokenizer Bpe => TrainedBpe.Value;
     static readonly CharTokenizer Chars = CharTokenizer.Train(string.Concat(TestStrings));
 
     [Theory]
