@@ -12,13 +12,7 @@ public class TrainingTaskTests : IDisposable
     readonly string _folder = Directory.CreateTempSubdirectory("llmnb-task-").FullName;
     public void Dispose() => Directory.Delete(_folder, recursive: true);
 
-    static int[] Text(int length, int seed)
-    {
-        var rng = new System.Random(seed);
-        var tokens = new int[length];
-        for (int i = 1; i < length; i++) tokens[i] = rng.NextDouble() < 0.9 ? (tokens[i - 1] * 3 + 1) % 11 : rng.Next(11);
-        return tokens;
-    }
+    static int[] Text(int length, int seed) => PatternedTokens.Make(length, seed);
 
     static readonly TokenBatches Train = new(Text(2000, 1), 8), Validation = new(Text(500, 2), 8);
 

@@ -87,14 +87,7 @@ public class TrainerTests : IDisposable
     readonly string _folder = Directory.CreateTempSubdirectory("llmnb-trainer-").FullName;
     public void Dispose() => Directory.Delete(_folder, recursive: true);
 
-    // A text with structure: after token t comes (t * 3 + 1) % 11 most of the time.
-    static int[] Text(int length, int seed)
-    {
-        var rng = new System.Random(seed);
-        var tokens = new int[length];
-        for (int i = 1; i < length; i++) tokens[i] = rng.NextDouble() < 0.9 ? (tokens[i - 1] * 3 + 1) % 11 : rng.Next(11);
-        return tokens;
-    }
+    static int[] Text(int length, int seed) => PatternedTokens.Make(length, seed);
 
     static readonly TokenBatches Train = new(Text(2000, 1), 8), Validation = new(Text(500, 2), 8);
     static TrainerOptions Options(int steps = 40) => new() { Steps = steps, BatchSize = 8, WarmupSteps = 5, EvalEvery = 10, EvalBatches = 2, MaxLr = 1e-2, MinLr = 1e-3 };
