@@ -57,7 +57,13 @@ public sealed class Gpt : Module<Tensor, Tensor>
     }
 
     /// <summary>Token ids (B, T), T ≤ BlockSize, each in [0, VocabSize) → logits (B, T, V).</summary>
-    public override Tensor forward(Tensor idx)
+    public override Tensor forward(Tensor idx) => Logits(Hidden(idx));
+
+    /// <summary>
+    /// The last layer's token vectors (B, T, C), after the final LayerNorm: what the output layer scores. A reward model
+    /// or a critic puts a head of its own on them (chapter 6).
+    /// </summary>
+    public Tensor Hidden(Tensor idx)
     {
         RequireTokens(idx);
         long T = idx.shape[1];
@@ -65,8 +71,32 @@ public sealed class Gpt : Module<Tensor, Tensor>
         var x = wte.forward(idx) + wpe.forward(positions);                           // (B, T, C)
         if (Config.Dropout > 0) x = drop.forward(x);
         foreach (var block in h) x = block.forward(x);
-        x = ln_f.forward(x);
-        return x.matmul(wte.weight!.T);                                              // (B, T, V): tied output layer
+        return ln_f.forward(x);
+    }
+
+    /// <summary>Token vectors (B, T, C) from <see cref="Hidden"/> → logits (B, T, V) through the tied output layer.</summary>
+    public Tensor Logits(Tensor hidden) => hidden.matmul(wte.weight!.T);
+
+    /// <summary>
+    /// A new model with this one's configuration and a copy of its weights, independent of it (training one does not
+    /// change the other); in eval mode with every parameter frozen when <paramref name="frozen"/> is true, as the
+    /// reference model of RLHF is.
+    /// </summary>
+    public Gpt Copy(bool frozen = false)
+    {
+        var copy = new Gpt(Config, GetName());
+        using (no_grad())
+        {
+            var source = named_parameters().ToDictionary(p => p.name, p => p.parameter);
+            foreach (var (name, p) in copy.named_parameters()) p.copy_(source[name]);
+        }
+        if (frozen)
+        {
+            foreach (var p in copy.parameters()) p.requires_grad = false;
+            copy.eval();
+        }
+        else copy.train(training);
+        return copy;
     }
 
     void RequireTokens(Tensor idx) =>
