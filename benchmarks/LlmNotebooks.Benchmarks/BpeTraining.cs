@@ -30,7 +30,7 @@ public class BpeTraining
     public int Incremental() => BpeTokenizer.Train(_text, 4096, [CourseModel.EndOfText]).Merges.Count;
 
     [Benchmark(Description = "recount every pair of each distinct chunk before each merge")]
-    public int RecountDistinctChunks() => BpeTokenizer.TrainByRecounting(_text, 4096, [CourseModel.EndOfText], deduplicateChunks: true).Merges.Count;
+    public int RecountDistinctChunks() => RecountingBpe.Train(_text, 4096, [CourseModel.EndOfText], deduplicateChunks: true).Count;
 }
 
 /// <summary>The textbook baseline (recount over every chunk of the text before each merge): minutes, so measured once.</summary>
@@ -43,5 +43,5 @@ public class BpeTrainingTextbook
     public void Setup() => _text = BpeText.Megabyte.Value;
 
     [Benchmark(Description = "textbook: recount every pair of the whole text before each merge")]
-    public int Textbook() => BpeTokenizer.TrainByRecounting(_text, 4096, [CourseModel.EndOfText]).Merges.Count;
+    public int Textbook() => RecountingBpe.Train(_text, 4096, [CourseModel.EndOfText]).Count;
 }

@@ -78,8 +78,8 @@ void RunBpe()
     | trainer | what it does per merge | time | vs incremental |
     |---|---|---|---|
     | `BpeTokenizer.Train` | updates pair counts only in the chunks that held the merged pair; a lazy max-heap finds the next pair | **{F(incremental, "F2")} s** (mean of 5) | 1× |
-    | `TrainByRecounting(deduplicateChunks: true)` | recounts every pair of each distinct chunk, weighted by its count | {F(distinct, "F2")} s (mean of 5) | {F(distinct / incremental, "F0")}× |
-    | `TrainByRecounting` (textbook) | recounts every pair of every chunk of the text | {F(textbook, "F1")} s (one run) | {F(textbook / incremental, "F0")}× |
+    | `RecountingBpe.Train(deduplicateChunks: true)` | recounts every pair of each distinct chunk, weighted by its count | {F(distinct, "F2")} s (mean of 5) | {F(distinct / incremental, "F0")}× |
+    | `RecountingBpe.Train` (textbook) | recounts every pair of every chunk of the text | {F(textbook, "F1")} s (one run) | {F(textbook / incremental, "F0")}× |
 
     Target from issue 6: a 4,096-token vocabulary from 1 MB in under 10 s. TinyWorld is templated text with few distinct
     words, which favours deduplicating chunks; on text with more distinct words that part of the gain is smaller (not

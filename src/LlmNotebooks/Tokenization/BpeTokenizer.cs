@@ -57,6 +57,19 @@ public sealed partial class BpeTokenizer : ITokenizer
     private static partial Regex Chunks();
 
     /// <summary>
+    /// The words BPE learns from, in order: the text cut at every special token (which is never merged with anything),
+    /// then each part cut by GPT-2's pattern, so that a word keeps the space before it and no merge joins the end of one
+    /// word to the start of the next. "Hi there&lt;|endoftext|&gt;Bye" with that special token gives "Hi", " there", "Bye".
+    /// </summary>
+    public static IReadOnlyList<string> TrainingChunks(string text, IEnumerable<string>? specialTokens = null)
+    {
+        ArgumentNullException.ThrowIfNull(text);
+        var specials = (specialTokens ?? []).Distinct().ToArray();
+        var parts = specials.Length == 0 ? [text] : new BpeTokenizer([], specials)._specialSplit!.Split(text).Where(p => !specials.Contains(p));
+        return parts.SelectMany(part => Chunks().Matches(part).Select(m => m.Value)).ToList();
+    }
+
+    /// <summary>
     /// Learns merges from <paramref name="text"/> until the vocabulary (bytes + merges + special tokens) reaches
     /// <paramref name="vocabSize"/> or no adjacent pair is left. Pair counts are updated incrementally: after a
     /// merge only the chunks that contained the pair are recounted. Ties go to the smallest (left, right) pair, so
@@ -70,9 +83,8 @@ public sealed partial class BpeTokenizer : ITokenizer
 
         // Each distinct chunk once, with how often it occurs.
         var chunkCounts = new Dictionary<string, long>();
-        foreach (var part in specials.Length == 0 ? [text] : new BpeTokenizer([], specials)._specialSplit!.Split(text).Where(p => !specials.Contains(p)))
-            foreach (Match m in Chunks().Matches(part))
-                chunkCounts[m.Value] = chunkCounts.GetValueOrDefault(m.Value) + 1;
+        foreach (var chunk in TrainingChunks(text, specials))
+            chunkCounts[chunk] = chunkCounts.GetValueOrDefault(chunk) + 1;
         var words = chunkCounts.Keys.Order(StringComparer.Ordinal).Select(w => Encoding.UTF8.GetBytes(w).Select(b => (int)b).ToList()).ToList();
         var counts = chunkCounts.Keys.Order(StringComparer.Ordinal).Select(w => chunkCounts[w]).ToArray();
 
@@ -119,43 +131,6 @@ public sealed partial class BpeTokenizer : ITokenizer
             pairCounts.Remove(pair);
             foreach (var p in touched)
                 if (pairCounts.TryGetValue(p, out long c) && c > 0) queue.Enqueue(p, (-c, p.Item1, p.Item2));
-        }
-        return new BpeTokenizer([.. merges], specials);
-    }
-
-    /// <summary>
-    /// The textbook baseline that <see cref="Train"/> improves on: before every merge, count every adjacent pair again
-    /// from scratch, over every chunk of the text (or, with <paramref name="deduplicateChunks"/>, over each distinct
-    /// chunk once, weighted by how often it occurs). It learns exactly the same merges (same tie-breaking), but each
-    /// merge costs a pass over the whole text, so it is only here to be timed against the incremental version.
-    /// </summary>
-    public static BpeTokenizer TrainByRecounting(string text, int vocabSize, IEnumerable<string>? specialTokens = null, bool deduplicateChunks = false)
-    {
-        var specials = (specialTokens ?? []).Distinct().ToArray();
-        if (vocabSize < 256 + specials.Length)
-            throw new ArgumentOutOfRangeException(nameof(vocabSize), $"The vocabulary needs at least 256 byte tokens plus {specials.Length} special tokens; got {vocabSize}.");
-        var chunks = new List<string>();
-        foreach (var part in specials.Length == 0 ? [text] : new BpeTokenizer([], specials)._specialSplit!.Split(text).Where(p => !specials.Contains(p)))
-            foreach (Match m in Chunks().Matches(part)) chunks.Add(m.Value);
-        var groups = deduplicateChunks
-            ? chunks.GroupBy(c => c, StringComparer.Ordinal).Select(g => (Chunk: g.Key, Count: (long)g.Count())).ToList()
-            : chunks.Select(c => (Chunk: c, Count: 1L)).ToList();
-        var words = groups.Select(g => Encoding.UTF8.GetBytes(g.Chunk).Select(b => (int)b).ToList()).ToList();
-        var counts = groups.Select(g => g.Count).ToArray();
-        var merges = new List<(int, int)>();
-        while (256 + merges.Count < vocabSize - specials.Length)
-        {
-            var pairs = new Dictionary<(int, int), long>();
-            for (int w = 0; w < words.Count; w++)
-                for (int i = 0; i + 1 < words[w].Count; i++)
-                    pairs[(words[w][i], words[w][i + 1])] = pairs.GetValueOrDefault((words[w][i], words[w][i + 1])) + counts[w];
-            if (pairs.Count == 0) break;
-            var best = pairs.First();
-            foreach (var p in pairs)
-                if (p.Value > best.Value || (p.Value == best.Value && p.Key.CompareTo(best.Key) < 0)) best = p;
-            int id = 256 + merges.Count;
-            merges.Add(best.Key);
-            for (int w = 0; w < words.Count; w++) if (ContainsPair(words[w], best.Key)) words[w] = MergePair(words[w], best.Key, id);
         }
         return new BpeTokenizer([.. merges], specials);
     }

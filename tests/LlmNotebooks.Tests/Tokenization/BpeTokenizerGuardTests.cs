@@ -1,3 +1,4 @@
+using LlmNotebooks.Benchmarks;
 using LlmNotebooks.Tokenization;
 
 namespace LlmNotebooks.Tests.Tokenization;
@@ -14,12 +15,12 @@ public class BpeTokenizerGuardTests
         const string one = "The vocabulary needs at least 256 byte tokens plus 1 special tokens; got 256. (Parameter 'vocabSize')";
         const string none = "The vocabulary needs at least 256 byte tokens plus 0 special tokens; got 255. (Parameter 'vocabSize')";
         Assert.Equal(one, Assert.Throws<ArgumentOutOfRangeException>(() => BpeTokenizer.Train("abc", 256, ["<s>"])).Message);
-        Assert.Equal(one, Assert.Throws<ArgumentOutOfRangeException>(() => BpeTokenizer.TrainByRecounting("abc", 256, ["<s>"])).Message);
+        Assert.Equal(one, Assert.Throws<ArgumentOutOfRangeException>(() => RecountingBpe.Train("abc", 256, ["<s>"])).Message);
         Assert.Equal(none, Assert.Throws<ArgumentOutOfRangeException>(() => BpeTokenizer.Train("abc", 255)).Message);
-        Assert.Equal(none, Assert.Throws<ArgumentOutOfRangeException>(() => BpeTokenizer.TrainByRecounting("abc", 255)).Message);
+        Assert.Equal(none, Assert.Throws<ArgumentOutOfRangeException>(() => RecountingBpe.Train("abc", 255)).Message);
         // Repeated special tokens count once; exactly enough room trains no merge.
         Assert.Equal(257, BpeTokenizer.Train("abc", 257, ["<s>", "<s>"]).VocabSize);
-        Assert.Empty(BpeTokenizer.TrainByRecounting("abc", 257, ["<s>", "<s>"]).Merges);
+        Assert.Empty(RecountingBpe.Train("abc", 257, ["<s>", "<s>"]));
     }
 
     [Fact]
