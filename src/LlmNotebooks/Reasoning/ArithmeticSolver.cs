@@ -1,3 +1,4 @@
+using LlmNotebooks.Generation;
 using LlmNotebooks.Transformer;
 
 namespace LlmNotebooks.Reasoning;

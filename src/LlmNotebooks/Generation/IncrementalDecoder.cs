@@ -3,7 +3,7 @@ using TorchSharp;
 using static TorchSharp.torch;
 using F = TorchSharp.torch.nn.functional;
 
-namespace LlmNotebooks.Reasoning;
+namespace LlmNotebooks.Generation;
 
 /// <summary>
 /// Generation with a key/value cache. <see cref="Gpt.forward"/> reads the whole sequence every time, so writing n

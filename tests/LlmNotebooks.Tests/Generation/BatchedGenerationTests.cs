@@ -4,7 +4,7 @@ using LlmNotebooks.Reasoning;
 using LlmNotebooks.Transformer;
 using static TorchSharp.torch;
 
-namespace LlmNotebooks.Tests.Reasoning;
+namespace LlmNotebooks.Tests.Generation;
 
 public class BatchedGenerationTests
 {

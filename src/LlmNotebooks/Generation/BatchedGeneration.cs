@@ -3,7 +3,7 @@ using LlmNotebooks.Transformer;
 using TorchSharp;
 using static TorchSharp.torch;
 
-namespace LlmNotebooks.Reasoning;
+namespace LlmNotebooks.Generation;
 
 /// <summary>
 /// Continues many prompts at once, greedily (temperature 0) or by sampling: prompts of equal length go through the
