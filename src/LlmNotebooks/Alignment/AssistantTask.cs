@@ -127,6 +127,18 @@ public static class AssistantTask
         return examples;
     }
 
+    /// <summary>The ids of <see cref="End"/> and <see cref="Pad"/> in a tokenizer from <see cref="TrainTokenizer"/>.</summary>
+    /// <exception cref="ArgumentException">The tokenizer does not have both as single tokens.</exception>
+    public static (int End, int Pad) SpecialIds(ITokenizer tokenizer)
+    {
+        ArgumentNullException.ThrowIfNull(tokenizer);
+        var end = tokenizer.Encode(End);
+        var pad = tokenizer.Encode(Pad);
+        if (end.Count != 1 || pad.Count != 1)
+            throw new ArgumentException($"The tokenizer must encode {End} and {Pad} as one token each (got {end.Count} and {pad.Count}): use AssistantTask.TrainTokenizer().", nameof(tokenizer));
+        return (end[0], pad[0]);
+    }
+
     /// <summary>
     /// A byte-level BPE tokenizer trained on the task's text (every question, and every phrase in every style, several
     /// times), with <see cref="End"/> and <see cref="Pad"/> as special tokens. Cities and phrases become a few tokens each.

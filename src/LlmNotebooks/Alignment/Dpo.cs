@@ -8,7 +8,7 @@ namespace LlmNotebooks.Alignment;
 /// rejected r) the policy's implicit reward of an answer is β·(log π(answer) − log π_ref(answer)), and the loss is the
 /// Bradley–Terry loss on the difference of the two implicit rewards:
 /// −log σ(β·[(log π_c − log π_ref,c) − (log π_r − log π_ref,r)]).
-/// The log-probabilities are of whole responses (summed over their tokens, <c>SequenceLogProbs.Summed</c>).
+/// The log-probabilities are of whole responses (summed over their tokens, <see cref="SequenceLogProbs.Summed"/>).
 /// </summary>
 public static class Dpo
 {

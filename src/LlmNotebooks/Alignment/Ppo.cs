@@ -5,8 +5,8 @@ namespace LlmNotebooks.Alignment;
 
 /// <summary>
 /// The arithmetic of PPO (Schulman et al. 2017) as RLHF uses it (Ouyang et al. 2022), on per-token tensors of shape
-/// (B, T−1) aligned with <c>ResponseBatch.ResponseMask</c>: position t is the decision "which token comes at t+1",
-/// and only positions where the mask is 1 (response tokens) count. <c>PpoTrainer</c> puts the pieces together.
+/// (B, T−1) aligned with <see cref="ResponseBatch.ResponseMask"/>: position t is the decision "which token comes at t+1",
+/// and only positions where the mask is 1 (response tokens) count. <see cref="PpoTrainer"/> puts the pieces together.
 /// </summary>
 public static class Ppo
 {
@@ -95,12 +95,15 @@ public static class Ppo
         RequireSameShape(logProbs, mask, "logProbs", "mask");
         RequireSameShape(oldLogProbs, mask, "oldLogProbs", "mask");
         RequireSameShape(advantages, mask, "advantages", "mask");
-        var ratio = (logProbs - oldLogProbs).exp();
-        var unclipped = -advantages * ratio;
-        var clipped = -advantages * ratio.clamp(1 - epsilon, 1 + epsilon);
-        var loss = MaskedMean(maximum(unclipped, clipped), mask);
+        var loss = MaskedMean(-PolicyGradient.ClippedSurrogate(logProbs, oldLogProbs, advantages, epsilon), mask);
         double fraction;
-        using (no_grad()) fraction = MaskedMean(clipped.gt(unclipped).to(float32), mask).item<float>();
+        using (no_grad())
+        {
+            // active clipping: the clipped term is the smaller one, so the gradient through this token is 0
+            var ratio = (logProbs - oldLogProbs).exp();
+            var active = (ratio * advantages).gt(ratio.clamp(1 - epsilon, 1 + epsilon) * advantages);
+            fraction = MaskedMean(active.to(float32), mask).item<float>();
+        }
         return (loss, fraction);
     }
 
