@@ -11,7 +11,10 @@ public class HumanPreferenceTests
     [InlineData("Конечно! Столица Франции — Париж.", 3.0)]                              // 2 + 1
     [InlineData("Столица Франции — Париж.", 2.0)]
     [InlineData("Это же все знают. Ну, как бы сказать, столица Франции — Марсель, хотя", -5.0)]   // −2 − 1.5 − 0.5 − 1
-    [InlineData("Париж и Марсель.", -1.0)]                                              // both cities: no usable answer
+    [InlineData("Париж и Марсель.", -2.0)]                                              // names a wrong city
+    [InlineData("Столица России — Париж.", -1.0)]                                       // a false statement about Russia: no usable answer
+    [InlineData("Столица Франции — Мадрид.", -2.0)]                                     // another country's capital is a wrong city too
+    [InlineData("Столица Франции — Париж, а не Лион.", -2.0)]                           // and naming a wrong city spoils a right answer
     [InlineData("Парижский", -2.0)]                                                     // not the word «Париж», and unfinished
     [InlineData("", -2.0)]
     public void Scores_are_the_documented_sums(string answer, double expected) => Assert.Equal(expected, Judge.Score(France, answer), 12);
