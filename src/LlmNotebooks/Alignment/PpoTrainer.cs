@@ -1,0 +1,135 @@
+using System.Diagnostics;
+using LlmNotebooks.Tokenization;
+using LlmNotebooks.Transformer;
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+
+namespace LlmNotebooks.Alignment;
+
+/// <summary>
+/// PPO for a language model, actor–critic, as in InstructGPT. Each <see cref="Step"/>:
+/// <list type="number">
+/// <item>rollouts: sample <see cref="PpoOptions.SamplesPerPrompt"/> answers per prompt from the policy (the actor),
+/// keeping each token's log-probability;</item>
+/// <item>rewards: the reward function (the reward model) scores each answer; every token pays
+/// β·(log π_old − log π_ref) for drifting from the frozen reference, and the last token gets the score
+/// (<see cref="Ppo.PerTokenRewards"/>);</item>
+/// <item>advantages: the critic (<see cref="ValueModel"/>) estimates V at every token; GAE turns rewards and values into
+/// advantages (how much better each token did than the critic expected) and returns, and the advantages are whitened;</item>
+/// <item>updates: <see cref="PpoOptions.Epochs"/> passes over the batch, each one AdamW step of the policy on the clipped
+/// surrogate loss and one of the critic on the clipped value loss.</item>
+/// </list>
+/// The critic is a second transformer with its own optimizer: its forward and backward passes and its memory are PPO's
+/// extra cost over GRPO.
+/// </summary>
+public sealed class PpoTrainer : IDisposable
+{
+    readonly Gpt _policy, _reference;
+    readonly ValueModel _critic;
+    readonly Func<Completion, double> _reward;
+    readonly ITokenizer _tokenizer;
+    readonly int _stop, _pad;
+    readonly AdamW _policyOptimizer, _valueOptimizer;
+    readonly List<PpoStep> _history = [];
+
+    public PpoOptions Options { get; }
+    public IReadOnlyList<PpoStep> History => _history;
+
+    /// <param name="policy">The model being optimised (trained in place).</param>
+    /// <param name="reference">The frozen reference (<c>sft.Copy(frozen: true)</c>) the KL price is measured against.</param>
+    /// <param name="critic">The value model, trained alongside.</param>
+    /// <param name="reward">The score of a completion (the reward model's); NaN stops training with the completion's text.</param>
+    /// <param name="tokenizer">Decodes prompts and completions for error messages.</param>
+    /// <param name="stopToken">The token that ends a response (sampled and scored like any other).</param>
+    /// <param name="padToken">Fills rows shorter than the batch's longest (never scored).</param>
+    /// <param name="options">Samples per prompt, β, clipping, GAE's γ and λ, epochs and learning rates.</param>
+    public PpoTrainer(Gpt policy, Gpt reference, ValueModel critic, Func<Completion, double> reward, ITokenizer tokenizer, int stopToken, int padToken, PpoOptions options)
+    {
+        _policy = policy ?? throw new ArgumentNullException(nameof(policy));
+        _reference = reference ?? throw new ArgumentNullException(nameof(reference));
+        _critic = critic ?? throw new ArgumentNullException(nameof(critic));
+        _reward = reward ?? throw new ArgumentNullException(nameof(reward));
+        _tokenizer = tokenizer ?? throw new ArgumentNullException(nameof(tokenizer));
+        ArgumentNullException.ThrowIfNull(options);
+        options.Validate();
+        if (ReferenceEquals(policy, reference))
+            throw new ArgumentException("The reference must be a separate frozen copy of the starting policy (policy.Copy(frozen: true)), not the policy itself: otherwise the KL price is always 0.", nameof(reference));
+        Options = options;
+        _stop = stopToken;
+        _pad = padToken;
+        _policyOptimizer = optim.AdamW(policy.parameters().Where(p => p.requires_grad), lr: options.LearningRate, weight_decay: 0.0);
+        _valueOptimizer = optim.AdamW(critic.parameters().Where(p => p.requires_grad), lr: options.ValueLearningRate, weight_decay: 0.0);
+    }
+
+    /// <summary>One rollout of <paramref name="prompts"/> and <see cref="PpoOptions.Epochs"/> updates; returns (and logs) what it did.</summary>
+    public PpoStep Step(IReadOnlyList<IReadOnlyList<int>> prompts, int step)
+    {
+        ArgumentNullException.ThrowIfNull(prompts);
+        if (prompts.Count == 0) throw new ArgumentException("A PPO step needs at least one prompt.", nameof(prompts));
+        var clock = Stopwatch.StartNew();
+        using var scope = NewDisposeScope();
+        using var rollouts = Rollouts.Sample(_policy, prompts, Options.SamplesPerPrompt, Options.MaxNewTokens, _stop, _pad, 1.0, Options.Seed * 1_000_003 + step);
+        var batch = rollouts.Batch;
+        var scores = rollouts.Completions.Select(Score).ToArray();
+        var mask = batch.ResponseMask;
+        var old = rollouts.OldLogProbs;
+        Tensor referenceLogProbs, oldValues;
+        using (no_grad())
+        {
+            referenceLogProbs = SequenceLogProbs.PerToken(_reference, batch);
+            _critic.eval();
+            oldValues = _critic.forward(batch.Tokens);
+        }
+        var rewards = Ppo.PerTokenRewards(tensor(scores.Select(s => (float)s).ToArray()), old, referenceLogProbs, mask, Options.Beta);
+        var (advantages, returns) = Ppo.Gae(rewards, oldValues, mask, Options.Gamma, Options.Lambda);
+        advantages = Ppo.Whiten(advantages, mask);
+        double kl = ((old - referenceLogProbs) * mask).sum(1).mean().item<float>();
+
+        double policyLoss = 0, valueLoss = 0, clipFraction = 0;
+        _policy.train();
+        _critic.train();
+        for (int epoch = 0; epoch < Options.Epochs; epoch++)
+        {
+            using var epochScope = NewDisposeScope();
+            var logProbs = SequenceLogProbs.PerToken(_policy, batch);
+            var (loss, clipped) = Ppo.ClippedPolicyLoss(logProbs, old, advantages, mask, Options.ClipEpsilon);
+            _policyOptimizer.zero_grad();
+            loss.backward();
+            nn.utils.clip_grad_norm_(_policy.parameters().Where(p => p.requires_grad), 1.0);
+            _policyOptimizer.step();
+
+            var values = _critic.forward(batch.Tokens);
+            var vLoss = Ppo.ClippedValueLoss(values, oldValues, returns, mask, Options.ValueClip);
+            _valueOptimizer.zero_grad();
+            vLoss.backward();
+            nn.utils.clip_grad_norm_(_critic.parameters().Where(p => p.requires_grad), 1.0);
+            _valueOptimizer.step();
+
+            policyLoss = loss.item<float>();
+            valueLoss = vLoss.item<float>();
+            clipFraction = clipped;
+            if (!double.IsFinite(policyLoss) || !double.IsFinite(valueLoss))
+                throw new InvalidOperationException($"PPO step {step}: the policy loss is {Guard.Show(policyLoss)} and the value loss {Guard.Show(valueLoss)}; lower the learning rates.");
+        }
+        var result = new PpoStep(step, scores.Average(), kl, policyLoss, valueLoss, clipFraction,
+                                 rollouts.Completions.Count(c => c.Finished) / (double)rollouts.Completions.Count, clock.Elapsed.TotalSeconds);
+        _history.Add(result);
+        return result;
+    }
+
+    double Score(Completion completion)
+    {
+        double r = _reward(completion);
+        if (double.IsNaN(r))
+            throw new InvalidOperationException($"The reward function returned NaN for prompt \"{_tokenizer.Decode(completion.Prompt)}\" and completion \"{_tokenizer.Decode(completion.Response)}\". " +
+                                                "A reward must be a number; fix the reward function for this input.");
+        return r;
+    }
+
+    public void Dispose()
+    {
+        _policyOptimizer.Dispose();
+        _valueOptimizer.Dispose();
+    }
+}

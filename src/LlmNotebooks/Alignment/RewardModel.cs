@@ -1,0 +1,170 @@
+using LlmNotebooks.Transformer;
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+using static TorchSharp.torch.nn;
+
+namespace LlmNotebooks.Alignment;
+
+/// <summary>
+/// Stage 2 of RLHF: a reward model. A <see cref="Gpt"/> trunk reads prompt + response, and a linear head turns the
+/// trunk's vector at the last real token (<see cref="ResponseBatch.LastIndex"/>) into one number, the reward. Causal
+/// attention means that vector has read the whole sequence. It is trained on preference pairs with the Bradley–Terry
+/// loss −log σ(r_chosen − r_rejected): only differences of rewards are learned, so the scale and zero of r are arbitrary.
+/// The trunk usually starts as a copy of the SFT model (it already "understands" answers), as in InstructGPT.
+/// <code>
+/// using var rm = new RewardModel(sft.Copy());
+/// var history = rm.Fit(trainPairs, padToken, steps: 150);
+/// rm.Accuracy(heldOutPairs, padToken)   // fraction of pairs where r_chosen &gt; r_rejected
+/// </code>
+/// </summary>
+public sealed class RewardModel : Module<Tensor, Tensor, Tensor>
+{
+    readonly Gpt trunk;
+    readonly Linear head;
+
+    /// <summary>The trunk's context window: the longest prompt + response this model can score.</summary>
+    public int BlockSize => trunk.Config.BlockSize;
+
+    /// <param name="trunk">The transformer that reads the sequence; this reward model owns and trains it (pass a copy).</param>
+    /// <param name="name">The module name (the prefix of its state-dict keys).</param>
+    public RewardModel(Gpt trunk, string name = "reward_model") : base(name)
+    {
+        this.trunk = trunk ?? throw new ArgumentNullException(nameof(trunk));
+        head = Linear(trunk.Config.Channels, 1);
+        RegisterComponents();
+        using (no_grad()) { head.weight!.normal_(0, 0.02); head.bias!.zero_(); }
+    }
+
+    /// <summary>Tokens (B, T) and each row's last real position (B) → rewards (B).</summary>
+    public override Tensor forward(Tensor tokens, Tensor lastIndex)
+    {
+        var hidden = trunk.Hidden(tokens);                                                        // (B, T, C)
+        var last = hidden[TensorIndex.Tensor(arange(hidden.shape[0], dtype: int64, device: hidden.device)), TensorIndex.Tensor(lastIndex)];   // (B, C)
+        return head.forward(last).squeeze(-1);                                                   // (B)
+    }
+
+    /// <summary>The rewards (B) of a batch; differentiable (call inside no_grad to only score).</summary>
+    public Tensor Scores(ResponseBatch batch)
+    {
+        ArgumentNullException.ThrowIfNull(batch);
+        return forward(batch.Tokens, batch.LastIndex);
+    }
+
+    /// <summary>
+    /// The rewards of (prompt, response) pairs, in eval mode without gradients, in batches of <paramref name="batchSize"/>.
+    /// </summary>
+    /// <exception cref="ArgumentException">A prompt + response longer than <see cref="BlockSize"/>.</exception>
+    public double[] Score(IReadOnlyList<IReadOnlyList<int>> prompts, IReadOnlyList<IReadOnlyList<int>> responses, int padToken, int batchSize = 64)
+    {
+        ArgumentNullException.ThrowIfNull(prompts);
+        ArgumentNullException.ThrowIfNull(responses);
+        if (prompts.Count != responses.Count) throw new ArgumentException($"Expected one response per prompt, got {prompts.Count} prompts and {responses.Count} responses.", nameof(responses));
+        RequireFits(prompts, responses);
+        bool wasTraining = training;
+        eval();
+        try
+        {
+            using var _ = no_grad();
+            var scores = new double[prompts.Count];
+            for (int start = 0; start < prompts.Count; start += batchSize)
+            {
+                using var scope = NewDisposeScope();
+                int n = Math.Min(batchSize, prompts.Count - start);
+                using var batch = ResponseBatch.Create(prompts.Skip(start).Take(n).ToList(), responses.Skip(start).Take(n).ToList(), padToken, BlockSize);
+                var s = Scores(batch).data<float>().ToArray();
+                for (int i = 0; i < n; i++) scores[start + i] = s[i];
+            }
+            return scores;
+        }
+        finally { if (wasTraining) train(); }
+    }
+
+    /// <summary>The reward of one prompt + response (for a reward function of a policy optimiser).</summary>
+    public double Score(IReadOnlyList<int> prompt, IReadOnlyList<int> response, int padToken) => Score([prompt], [response], padToken)[0];
+
+    /// <summary>The rewards of each pair's chosen and rejected responses.</summary>
+    public (double[] Chosen, double[] Rejected) Score(IReadOnlyList<PairTokens> pairs, int padToken)
+    {
+        ArgumentNullException.ThrowIfNull(pairs);
+        var prompts = pairs.Select(p => p.Prompt).ToList();
+        return (Score(prompts, pairs.Select(p => p.Chosen).ToList(), padToken), Score(prompts, pairs.Select(p => p.Rejected).ToList(), padToken));
+    }
+
+    /// <summary>Pair accuracy: the fraction of pairs whose chosen response gets the higher reward (a tie counts as wrong).</summary>
+    public double Accuracy(IReadOnlyList<PairTokens> pairs, int padToken)
+    {
+        if (pairs is null || pairs.Count == 0) throw new ArgumentException("Pass at least one pair to measure accuracy on.", nameof(pairs));
+        var (c, r) = Score(pairs, padToken);
+        return c.Zip(r).Count(p => p.First > p.Second) / (double)pairs.Count;
+    }
+
+    /// <summary>The Bradley–Terry loss −log σ(r_c − r_r), averaged over the batch: P(chosen ≻ rejected) = σ(r_c − r_r).</summary>
+    public static Tensor BradleyTerryLoss(Tensor chosen, Tensor rejected)
+    {
+        ArgumentNullException.ThrowIfNull(chosen);
+        ArgumentNullException.ThrowIfNull(rejected);
+        if (!chosen.shape.SequenceEqual(rejected.shape))
+            throw new ArgumentException($"Expected one chosen and one rejected reward per pair, got shapes ({string.Join(", ", chosen.shape)}) and ({string.Join(", ", rejected.shape)}).", nameof(rejected));
+        return -functional.logsigmoid(chosen - rejected).mean();
+    }
+
+    /// <summary>
+    /// Trains on <paramref name="pairs"/> with the Bradley–Terry loss: <paramref name="steps"/> AdamW steps on batches of
+    /// <paramref name="batchSize"/> pairs (the pairs shuffled once per epoch, seeded), gradient norm clipped at 1. Each
+    /// batch is one forward pass over chosen and rejected responses together. Returns, per step, the loss and the batch's
+    /// pair accuracy. Calling it again continues training (a new optimizer: the feedback loop's extra round).
+    /// </summary>
+    public IReadOnlyList<(int Step, double Loss, double Accuracy)> Fit(IReadOnlyList<PairTokens> pairs, int padToken, int steps, int batchSize = 32,
+                                                                       double learningRate = 3e-4, int seed = 0)
+    {
+        ArgumentNullException.ThrowIfNull(pairs);
+        if (pairs.Count == 0) throw new ArgumentException("A reward model needs at least one preference pair to learn from.", nameof(pairs));
+        Guard.AtLeast(steps, 1, nameof(steps));
+        Guard.AtLeast(batchSize, 1, nameof(batchSize));
+        Guard.Positive(learningRate, nameof(learningRate));
+        RequireFits(pairs.Select(p => p.Prompt).Concat(pairs.Select(p => p.Prompt)).ToList(), pairs.Select(p => p.Chosen).Concat(pairs.Select(p => p.Rejected)).ToList());
+        var trainable = parameters().Where(p => p.requires_grad).ToList();
+        using var optimizer = optim.AdamW(trainable, lr: learningRate, weight_decay: 0.0);
+        var random = new Random(seed);
+        var order = Enumerable.Range(0, pairs.Count).OrderBy(_ => random.Next()).ToArray();
+        int cursor = 0;
+        var history = new List<(int, double, double)>(steps);
+        train();
+        for (int step = 0; step < steps; step++)
+        {
+            using var scope = NewDisposeScope();
+            var batch = new List<PairTokens>(batchSize);
+            for (int i = 0; i < Math.Min(batchSize, pairs.Count); i++)
+            {
+                if (cursor == order.Length) { order = order.OrderBy(_ => random.Next()).ToArray(); cursor = 0; }
+                batch.Add(pairs[order[cursor++]]);
+            }
+            var prompts = batch.Select(p => p.Prompt).Concat(batch.Select(p => p.Prompt)).ToList();
+            var responses = batch.Select(p => p.Chosen).Concat(batch.Select(p => p.Rejected)).ToList();
+            using var tokens = ResponseBatch.Create(prompts, responses, padToken, BlockSize);
+            var r = Scores(tokens);                                                   // (2B): chosen, then rejected
+            var chosen = r[..batch.Count];
+            var rejected = r[batch.Count..];
+            var loss = BradleyTerryLoss(chosen, rejected);
+            optimizer.zero_grad();
+            loss.backward();
+            nn.utils.clip_grad_norm_(trainable, 1.0);
+            optimizer.step();
+            double value = loss.item<float>();
+            if (!double.IsFinite(value)) throw new InvalidOperationException($"The reward model's loss became {Guard.Show(value)} at step {step}: lower the learning rate ({learningRate}).");
+            history.Add((step, value, chosen.gt(rejected).to(float32).mean().item<float>()));
+        }
+        eval();
+        return history;
+    }
+
+    void RequireFits(IReadOnlyList<IReadOnlyList<int>> prompts, IReadOnlyList<IReadOnlyList<int>> responses)
+    {
+        for (int i = 0; i < prompts.Count; i++)
+            if (prompts[i].Count + responses[i].Count > BlockSize)
+                throw new ArgumentException($"Sequence {i} is {prompts[i].Count} prompt + {responses[i].Count} response = {prompts[i].Count + responses[i].Count} tokens, " +
+                                            $"longer than the reward model's context window of {BlockSize} tokens. Shorten the response (fewer new tokens when sampling), " +
+                                            "or build the reward model on a trunk with a larger BlockSize.", nameof(responses));
+    }
+}
