@@ -1,4 +1,3 @@
-using LlmNotebooks.Generation;
 using LlmNotebooks.Tensors;
 using LlmNotebooks.Transformer;
 using TorchSharp;
@@ -40,9 +39,8 @@ public sealed class RolloutBatch : IDisposable
 
 /// <summary>
 /// Sampling several responses per prompt from a policy, as RLHF does before every update. Prompts of the same token length
-/// are sampled together in one batch, one new token for every row at once (<see cref="BatchedGeneration"/>, with a
-/// key/value cache where the model allows it); a row that has written the stop token is finished and its later tokens are
-/// ignored. Runs in eval mode without gradients (the model's mode is restored).
+/// are sampled together in one batch, one new token per forward pass for every row at once; a row that has written the stop
+/// token is finished and its later tokens are ignored. Runs in eval mode without gradients (the model's mode is restored).
 /// The same seed gives the same samples.
 /// </summary>
 public static class Rollouts
@@ -73,17 +71,43 @@ public static class Rollouts
         }
 
         int G = samplesPerPrompt;
-        // Every prompt G times, prompt-major; BatchedGeneration samples rows of equal prompt length together, with a
-        // key/value cache where the model allows it, and returns each row's new tokens up to and including the stop token.
-        var rows = Enumerable.Range(0, prompts.Count * G).Select(k => prompts[k / G]).ToList();
-        var sampled = BatchedGeneration.Complete(policy, rows, maxNewTokens, [stopToken], temperature, seed);
-        var responses = new List<int>[rows.Count];
-        var finished = new bool[rows.Count];
-        for (int k = 0; k < rows.Count; k++)
+        var responses = new List<int>[prompts.Count * G];
+        var finished = new bool[prompts.Count * G];
+        using var generator = new Generator(unchecked((ulong)seed));
+        using (policy.EvalScope())
         {
-            var tokens = sampled[k];
-            finished[k] = tokens.Count > 0 && tokens[^1] == stopToken;
-            responses[k] = finished[k] ? tokens.Take(tokens.Count - 1).ToList() : tokens.ToList();
+            // Prompts of equal length share a batch: every row then predicts position t at the same time.
+            foreach (var group in Enumerable.Range(0, prompts.Count).GroupBy(i => prompts[i].Count).OrderBy(g => g.Key))
+            {
+                var rows = group.SelectMany(i => Enumerable.Range(0, G).Select(g => i * G + g)).ToArray();
+                int promptLength = group.Key, budget = Math.Min(maxNewTokens, block - promptLength);
+                var context = new long[rows.Length, promptLength + budget];
+                for (int r = 0; r < rows.Length; r++)
+                {
+                    var p = prompts[rows[r] / G];
+                    for (int t = 0; t < promptLength; t++) context[r, t] = p[t];
+                    responses[rows[r]] = [];
+                }
+                var done = new bool[rows.Length];
+                for (int step = 0; step < budget && done.Contains(false); step++)
+                {
+                    using var scope = NewDisposeScope();
+                    int length = promptLength + step;
+                    var input = tensor(Slice(context, length), [rows.Length, length], int64);
+                    var logits = policy.forward(input).select(1, length - 1).to(float64);      // (R, V): the next token's scores
+                    var next = temperature == 0
+                        ? logits.argmax(1)
+                        : multinomial(softmax(logits / temperature, 1), 1, generator: generator).squeeze(1);
+                    var picked = next.data<long>().ToArray();
+                    for (int r = 0; r < rows.Length; r++)
+                    {
+                        context[r, length] = done[r] ? padToken : picked[r];
+                        if (done[r]) continue;
+                        if (picked[r] == stopToken) { done[r] = true; finished[rows[r]] = true; }
+                        else responses[rows[r]].Add((int)picked[r]);
+                    }
+                }
+            }
         }
 
         var completions = new Completion[responses.Length];
@@ -97,4 +121,12 @@ public static class Rollouts
         return new RolloutBatch(completions, batch, old);
     }
 
+    static long[] Slice(long[,] context, int length)
+    {
+        int rows = context.GetLength(0);
+        var flat = new long[rows * length];
+        for (int r = 0; r < rows; r++)
+            for (int t = 0; t < length; t++) flat[r * length + t] = context[r, t];
+        return flat;
+    }
 }
