@@ -26,6 +26,24 @@ public class PlotTests
     }
 
     [Fact]
+    public void Groups_draw_one_labelled_trace_per_group_in_first_seen_order()
+    {
+        var chart = Plot.Groups("t", "x", "y", [("unit", 1, 2, "seven"), ("tens", 3, 4, "seventy"), ("unit", 5, 6, "two")]);
+        var traces = JObject.Parse(Json(chart))["data"]!.ToList();
+        Assert.Equal(["unit", "tens"], traces.Select(t => t["name"]!.ToString()));
+        Assert.Equal([1.0, 5.0], traces[0]["x"]!.Select(v => (double)v));
+        Assert.Equal(["seven", "two"], traces[0]["text"]!.Select(v => v.ToString()));
+        Assert.Equal(["seventy"], traces[1]["text"]!.Select(v => v.ToString()));
+    }
+
+    [Fact]
+    public void Groups_without_points_say_what_is_missing()
+    {
+        var e = Assert.Throws<ArgumentException>(() => Plot.Groups("t", "x", "y", []));
+        Assert.Contains("at least one point", e.Message);
+    }
+
+    [Fact]
     public void Title_is_set() => Assert.Contains("My title", Json(Plot.Lines("My title", "x", "y", ("a", [1.0], [2.0]))));
 
     [Fact]
