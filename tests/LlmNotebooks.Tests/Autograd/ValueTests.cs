@@ -41,6 +41,54 @@ public class ValueTests
         Assert.True(Math.Abs(analytic - numerical) < 1e-6, $"{op} at {x}: backward {analytic}, finite difference {numerical}");
     }
 
+    // The operation names are what chapter 1's computation-graph charts print on each node.
+    [Theory]
+    [InlineData("+", "+")]
+    [InlineData("*", "*")]
+    [InlineData("exp", "exp")]
+    [InlineData("log", "log")]
+    [InlineData("tanh", "tanh")]
+    [InlineData("relu", "relu")]
+    [InlineData("pow3", "^3")]
+    [InlineData("pow-2", "^-2")]
+    public void Each_operation_names_itself_for_the_graph(string op, string expected)
+    {
+        var x = new Value(1.5);
+        var result = op switch { "+" => x + 2, "*" => x * 2, _ => Apply(op, x) };
+        Assert.Equal(expected, result.Op);
+    }
+
+    [Fact]
+    public void A_leaf_has_no_operation_and_no_label_unless_given_one()
+    {
+        var leaf = new Value(2);
+        Assert.Equal("", leaf.Op);
+        Assert.Equal("", leaf.Label);
+        Assert.Empty(leaf.Children);
+        Assert.Equal("w", new Value(2, "w").Label);
+    }
+
+    [Fact]
+    public void ToString_shows_the_label_the_value_and_the_gradient_in_six_significant_digits()
+    {
+        var w = new Value(1.0 / 3, "w");
+        var y = w * 3;
+        y.Backward();
+        Assert.Equal("Value(w = 0.333333, grad 3)", w.ToString());
+        Assert.Equal("Value(1, grad 1)", y.ToString());
+    }
+
+    [Fact]
+    public void Relu_at_exactly_zero_passes_no_gradient()
+    {
+        // max(0, x) has no derivative at 0; the convention (PyTorch's too) is 0 there.
+        var x = new Value(0);
+        var y = x.Relu();
+        y.Backward();
+        Assert.Equal(0, y.Data);
+        Assert.Equal(0, x.Grad);
+    }
+
     [Fact]
     public void Binary_operations_give_both_inputs_their_gradient()
     {
