@@ -71,6 +71,21 @@ public class MultiHeadAttentionTests
     }
 
     [Fact]
+    public void A_new_forward_frees_the_weights_kept_from_the_last_one()
+    {
+        using var scope = NewDisposeScope();
+        manual_seed(4);
+        using var mha = new MultiHeadAttention(16, 2) { KeepWeights = true };
+        Assert.True(mha.UseFused);                        // fused by default; KeepWeights takes the written-out path
+        mha.forward(randn(1, 3, 16));
+        var first = mha.LastWeights!;
+        mha.forward(randn(1, 4, 16));
+        Assert.True(first.IsInvalid);                     // the old (1, 2, 3, 3) maps were disposed, not leaked
+        Assert.Equal(new long[] { 1, 2, 4, 4 }, mha.LastWeights!.shape);
+        mha.LastWeights!.Dispose();
+    }
+
+    [Fact]
     public void Gradients_reach_every_parameter()
     {
         manual_seed(5);

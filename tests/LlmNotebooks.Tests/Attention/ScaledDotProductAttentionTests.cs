@@ -52,6 +52,19 @@ public class ScaledDotProductAttentionTests
         Assert.True(padded[1, .., .., 0].allclose(ones(2, 4)));
     }
 
+    [Fact]
+    public void A_single_sequence_without_batch_axes_is_accepted()
+    {
+        // Rank 2, (T, d), is the smallest the guard allows: the chapter 2 examples attend over one sentence.
+        using var scope = NewDisposeScope();
+        var (q, k, v) = Random(1, 1, 3, 5, 4, seed: 3);
+        var (batched, _) = ScaledDotProductAttention.Compute(q, k, v);
+        var (single, weights) = ScaledDotProductAttention.Compute(q[0, 0], k[0, 0], v[0, 0]);
+        Assert.Equal(new long[] { 3, 5 }, weights.shape);
+        Assert.True(single.allclose(batched[0, 0], atol: 1e-6));
+        Assert.True(ScaledDotProductAttention.Fused(q[0, 0], k[0, 0], v[0, 0]).allclose(single, atol: 1e-5));
+    }
+
     [Theory]
     [InlineData("none")]
     [InlineData("causal")]

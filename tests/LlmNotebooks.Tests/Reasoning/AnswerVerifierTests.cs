@@ -13,6 +13,8 @@ public class AnswerVerifierTests
     [InlineData("#-12.", -12L)]
     [InlineData("#933.garbage after the end", 933L)]
     [InlineData("#007.", 7L)]
+    [InlineData("#123456789012345678.", 123456789012345678L)]   // 18 digits: the longest answer read
+    [InlineData("#-123456789012345678.", -123456789012345678L)]
     public void ReadsTheAnswerAfterTheMarker(string response, long expected)
     {
         Assert.Equal(expected, AnswerVerifier.Parse(response));

@@ -80,6 +80,36 @@ public class LearningRateScheduleTests
         Assert.Throws<ArgumentException>(() => new LearningRateSchedule(1e-3, 1e-2, 10, 100).Validate());
         Assert.Throws<ArgumentException>(() => new LearningRateSchedule(1e-3, 0, 200, 100).Validate());
     }
+
+    [Fact]
+    public void Validate_accepts_the_edges_of_the_allowed_ranges_and_refuses_just_past_them_by_message()
+    {
+        new LearningRateSchedule(1e-3, 1e-3, 0, 1).Validate();                    // MinLr = MaxLr, no warmup, one step
+        new LearningRateSchedule(1e-3, 0, 5, 5).Validate();                       // warmup as long as the run
+
+        string Error(LearningRateSchedule s) => Assert.Throws<ArgumentException>(s.Validate).Message;
+        Assert.Equal("Expected finite learning rates with 0 ≤ MinLr ≤ MaxLr and MaxLr > 0, got MinLr 0, MaxLr 0.", Error(new(0, 0, 0, 10)));
+        Assert.Contains("got MinLr -1E-05, MaxLr 0.001", Error(new(1e-3, -1e-5, 0, 10)));
+        Assert.Equal("Expected 0 ≤ WarmupSteps ≤ TotalSteps and TotalSteps > 0, got -1, 10.", Error(new(1e-3, 0, -1, 10)));
+        Assert.Contains("got 0, 0", Error(new(1e-3, 0, 0, 0)));
+        Assert.Contains("got 11, 10", Error(new(1e-3, 0, 11, 10)));
+    }
+
+    [Fact]
+    public void Without_warmup_the_first_step_gets_the_full_rate_and_a_warmup_as_long_as_the_run_ends_at_the_minimum()
+    {
+        var noWarmup = new LearningRateSchedule(MaxLr: 1e-3, MinLr: 0, WarmupSteps: 0, TotalSteps: 4);
+        Assert.Equal(new[] { 1e-3, 0.5 * (1 + Math.Cos(Math.PI / 4)) * 1e-3, 5e-4, 0.5 * (1 + Math.Cos(3 * Math.PI / 4)) * 1e-3, 0 },
+            Enumerable.Range(0, 5).Select(t => noWarmup.At(t)), new ToleranceComparer(1e-15));
+        var allWarmup = new LearningRateSchedule(MaxLr: 1e-3, MinLr: 1e-4, WarmupSteps: 4, TotalSteps: 4);
+        Assert.Equal(new[] { 2.5e-4, 5e-4, 7.5e-4, 1e-3, 1e-4 }, Enumerable.Range(0, 5).Select(t => allWarmup.At(t)), new ToleranceComparer(1e-15));
+    }
+
+    sealed class ToleranceComparer(double tolerance) : IEqualityComparer<double>
+    {
+        public bool Equals(double a, double b) => Math.Abs(a - b) <= tolerance;
+        public int GetHashCode(double x) => 0;
+    }
 }
 
 public class TrainerTests : IDisposable
