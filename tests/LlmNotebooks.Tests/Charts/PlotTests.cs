@@ -44,6 +44,40 @@ public class PlotTests
     }
 
     [Fact]
+    public void Timeline_draws_one_labelled_marker_per_milestone_coloured_by_era_with_the_shaded_bands()
+    {
+        Milestone[] ms =
+        [
+            new(1957, "1957", "Perceptron", "learns", "early", 1),
+            new(1975, "1970s", "Winter", "stalls", "early", 2),
+            new(2017, "2017", "Transformer", "attends", "modern", 1.5),
+            new(2025, "2025", "Now", "here", "now", 3),
+        ];
+        var json = JObject.Parse(Json(Plot.Timeline("History", ms, (1974, 1980))));
+        var eras = json["data"]!.Where(t => (string?)t["mode"] == "markers+text").ToList();
+        Assert.Equal(["early", "modern", "now"], eras.Select(t => t["name"]!.ToString()));
+        Assert.Equal(["#1f77b4", "#2ca02c", "#d62728"], eras.Select(t => t["marker"]!["color"]!.ToString()));
+        Assert.Equal(["<b>Perceptron</b><br>1957", "<b>Winter</b><br>1970s"], eras[0]["text"]!.Select(v => v.ToString()));
+        Assert.Equal(["<b>1970s · Winter</b><br>stalls"], eras[0]["hovertext"]!.Skip(1).Select(v => v.ToString()));
+        Assert.Equal(["middle right"], eras[2]["textposition"]!.Select(v => v.ToString()));      // the last label, to the right
+        Assert.Equal(["top center", "top center"], eras[0]["textposition"]!.Select(v => v.ToString()));
+        Assert.Equal(ms.Length + 1, json["data"]!.Count(t => (string?)t["mode"] == "lines"));        // a stem each, and the axis
+        var band = Assert.Single(json["layout"]!["shapes"]!);
+        Assert.Equal([1974.0, 1980.0], new[] { (double)band["x0"]!, (double)band["x1"]! });
+        Assert.Equal([1948.0, 2038.0], json["layout"]!["xaxis"]!["range"]!.Select(v => (double)v));
+        Assert.Equal(3.8, (double)json["layout"]!["yaxis"]!["range"]![1]!, 12);
+    }
+
+    [Fact]
+    public void Timeline_refuses_no_milestones_and_milestones_out_of_order_by_name()
+    {
+        Assert.Contains("at least one milestone", Assert.Throws<ArgumentException>(() => Plot.Timeline("t", [])).Message);
+        var e = Assert.Throws<ArgumentException>(() => Plot.Timeline("t",
+            [new(2017, "2017", "Transformer", "", "a", 1), new(1997, "1997", "LSTM", "", "a", 1)]));
+        Assert.Contains("\"LSTM\" (1997) comes after \"Transformer\" (2017). Sort them by Year.", e.Message);
+    }
+
+    [Fact]
     public void Title_is_set() => Assert.Contains("My title", Json(Plot.Lines("My title", "x", "y", ("a", [1.0], [2.0]))));
 
     [Fact]
