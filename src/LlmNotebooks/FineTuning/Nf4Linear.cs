@@ -89,7 +89,7 @@ public sealed class Nf4Linear : Module<Tensor, Tensor>, ILinearLayer
     /// <summary>Bytes of the stored layer: the quantized weight plus 4 per bias value.</summary>
     public long StoredBytes => Weight.StoredBytes + (bias is null ? 0 : 4 * bias.numel());
 
-    /// <summary>(…, InFeatures) → (…, OutFeatures).</summary>
+    /// <summary>(…, InFeatures) → (…, OutFeatures), in the input's dtype (weight and bias are cast to it for the call).</summary>
     public override Tensor forward(Tensor x)
     {
         if (x.dim() == 0 || x.shape[^1] != InFeatures)
@@ -97,7 +97,8 @@ public sealed class Nf4Linear : Module<Tensor, Tensor>, ILinearLayer
         using var scope = NewDisposeScope();
         var w = DequantizedWeight();                           // (out, in): lives only for this call
         if (w.dtype != x.dtype) w = w.to(x.dtype);
-        var y = functional.linear(x, w, bias);
+        var b = bias is not null && bias.dtype != x.dtype ? bias.to(x.dtype) : bias;   // linear needs one dtype for all three
+        var y = functional.linear(x, w, b);
         return y.MoveToOuterDisposeScope();
     }
 

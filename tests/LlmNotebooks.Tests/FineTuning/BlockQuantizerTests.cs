@@ -183,4 +183,114 @@ public class BlockQuantizerTests
         var e = Assert.Throws<ArgumentException>(() => new QuantizedTensor(FourBitFormat.Nf4, [4, 32], 64, zeros(63, dtype: ScalarType.Byte), zeros(2)));
         Assert.Contains("codes must be a 1-D Byte tensor of 64 elements, got Byte (63)", e.Message);
     }
+
+    [Fact]
+    public void Each_guard_names_the_tensor_it_refuses()
+    {
+        using var scope = NewDisposeScope();
+        var ints = ones(64, dtype: int64);
+        void Refused(Action call, string name)
+        {
+            var e = Assert.Throws<ArgumentException>(call);
+            Assert.Equal(name, e.ParamName);
+            Assert.StartsWith($"Only floating-point tensors can be quantized; {name} is Int64. Convert it with .to(float32) first.", e.Message);
+        }
+        Refused(() => BlockQuantizer.Quantize(ints), "weight");
+        Refused(() => BlockQuantizer.Encode(ints, FourBitFormat.Nf4), "normalised");
+        Refused(() => BlockQuantizer.QuantizeScales(ints), "scales");
+
+        var u = Assert.Throws<ArgumentException>(() => BlockQuantizer.Unpack(tensor(new long[] { 0x12 })));
+        Assert.Equal("packed", u.ParamName);
+        Assert.StartsWith("Packed codes are uint8 (ScalarType.Byte), got Int64.", u.Message);
+    }
+
+    [Fact]
+    public void A_zero_scale_block_size_is_refused_only_when_scales_are_double_quantized()
+    {
+        using var scope = NewDisposeScope();
+        var w = Gaussian(2, 64);
+        var e = Assert.Throws<ArgumentOutOfRangeException>(() => BlockQuantizer.Quantize(w, scaleBlockSize: 0));
+        Assert.Equal("scaleBlockSize", e.ParamName);
+        Assert.StartsWith("The scale block size must be positive (QLoRA: 256), got 0.", e.Message);
+        using var plain = BlockQuantizer.Quantize(w, doubleQuantize: false, scaleBlockSize: 0);
+        Assert.False(plain.DoubleQuantized);
+    }
+
+    [Fact]
+    public void Scales_are_centred_on_their_mean_and_coded_per_group_by_hand()
+    {
+        using var scope = NewDisposeScope();
+        // mean 3; centred -2, -0.5 | 0.5, 2; both groups' largest |s − mean| is 2; codes round(127 · centred / 2).
+        var (codes, groupScales, mean) = BlockQuantizer.QuantizeScales(tensor(new[] { 1f, 2.5f, 3.5f, 5f }), groupSize: 2);
+        Assert.Equal(new sbyte[] { -127, -32, 32, 127 }, codes.data<sbyte>().ToArray());        // -31.75 → -32, 31.75 → 32
+        Assert.Equal(new[] { 2f, 2f }, groupScales.data<float>().ToArray());
+        Assert.Equal(new[] { 3f }, mean.data<float>().ToArray());
+        // A group whose scales all equal the mean has group scale 0 and codes 0 (not 0/0).
+        var (flatCodes, flatScales, _) = BlockQuantizer.QuantizeScales(tensor(new[] { 0.5f, 0.5f, 0.5f }), groupSize: 2);
+        Assert.Equal(new sbyte[] { 0, 0, 0 }, flatCodes.data<sbyte>().ToArray());
+        Assert.Equal(new[] { 0f, 0f }, flatScales.data<float>().ToArray());
+    }
+
+    [Fact]
+    public void Scales_must_be_a_non_empty_vector_in_groups_of_a_positive_size()
+    {
+        using var scope = NewDisposeScope();
+        var e = Assert.Throws<ArgumentException>(() => BlockQuantizer.QuantizeScales(ones(2, 2)));
+        Assert.Equal("scales", e.ParamName);
+        Assert.StartsWith("Expected a non-empty 1-D tensor of scales, got (2, 2).", e.Message);
+        e = Assert.Throws<ArgumentException>(() => BlockQuantizer.QuantizeScales(ones(0)));
+        Assert.StartsWith("Expected a non-empty 1-D tensor of scales, got (0).", e.Message);
+        foreach (int size in new[] { 0, -1 })
+        {
+            var g = Assert.Throws<ArgumentOutOfRangeException>(() => BlockQuantizer.QuantizeScales(ones(4), size));
+            Assert.Equal("groupSize", g.ParamName);
+            Assert.StartsWith($"The group size must be positive, got {size}.", g.Message);
+        }
+    }
+
+    [Fact]
+    public void Packing_nothing_gives_nothing()
+    {
+        using var scope = NewDisposeScope();
+        var packed = BlockQuantizer.Pack(zeros(0, dtype: ScalarType.Byte));
+        Assert.Equal(0, packed.numel());
+        Assert.Equal(ScalarType.Byte, packed.dtype);
+        Assert.Equal(0, BlockQuantizer.Unpack(packed).numel());
+    }
+
+    [Theory]
+    [InlineData("NF4")]
+    [InlineData("INT4")]
+    [InlineData("FP4")]
+    public void An_all_zero_block_gets_the_code_of_the_zero_level(string name)
+    {
+        using var scope = NewDisposeScope();
+        var format = FourBitFormat.All.Single(f => f.Name == name);
+        Assert.Equal(0f, format.Levels[7]);                                    // all three formats have 0 at code 7
+        var w = Gaussian(2, 64);
+        w[1] = zeros(64);                                                      // block 1: absmax 0
+        foreach (bool dq in new[] { false, true })
+        {
+            using var q = BlockQuantizer.Quantize(w, format, doubleQuantize: dq);
+            Assert.All(q.Codes[32..].data<byte>().ToArray(), b => Assert.Equal(0x77, b));   // not 0/0 = NaN, which would bucket to the top level
+            Assert.True(TensorAssert.Same(q.Dequantize()[1], zeros(64)), $"{name}, double quantization {dq}: the zero block comes back as zeros");
+        }
+    }
+
+    [Fact]
+    public void Block_size_messages_list_only_the_sizes_that_fit()
+    {
+        var e = Assert.Throws<ArgumentException>(() => BlockQuantizer.RequireBlocks(128, [2, 64], 0));
+        Assert.Equal("blockSize", e.ParamName);
+        Assert.StartsWith("The block size must be a positive even number (two 4-bit codes share a byte), got 0. QLoRA uses 64.", e.Message);
+        // 6 values: no standard block size divides them, so no "(here: …)" list, not even an empty one.
+        e = Assert.Throws<ArgumentException>(() => BlockQuantizer.RequireBlocks(6, [2, 3], 4));
+        Assert.StartsWith("A block size of 4 does not divide the 6 values of a weight of shape (2, 3) (6 = 1 × 4 + 2). " +
+                          "Choose a block size that divides it, or leave this tensor unquantized.", e.Message);
+        // An empty tensor: every size "divides" 0, but none makes a block.
+        e = Assert.Throws<ArgumentException>(() => BlockQuantizer.RequireBlocks(0, [0, 64], 64));
+        Assert.StartsWith("A block size of 64 does not divide the 0 values of a weight of shape (0, 64) (0 = 0 × 64 + 0). " +
+                          "Choose a block size that divides it, or leave this tensor unquantized.", e.Message);
+        BlockQuantizer.RequireBlocks(128, [2, 64], 64);                        // fits: no exception
+    }
 }

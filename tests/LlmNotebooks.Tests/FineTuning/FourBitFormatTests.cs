@@ -78,4 +78,78 @@ public class FourBitFormatTests
         Assert.Contains("normalised to [-1, 1]", Assert.Throws<ArgumentException>(() => new FourBitFormat("X", [0f, 2f])).Message);
         Assert.Contains("(0.5, 1)", Assert.Throws<ArgumentOutOfRangeException>(() => FourBitFormat.NormalFloatLevels(1.0)).Message);
     }
+
+    /// <summary>The message refusing these levels, numbers written in the invariant culture.</summary>
+    static string Refusal(string name, IReadOnlyList<float>? levels) =>
+        InvariantCulture.Format(() => Assert.Throws<ArgumentException>(() => new FourBitFormat(name, levels!)).Message);
+
+    [Fact]
+    public void A_format_needs_a_name()
+    {
+        foreach (var name in new[] { "", "  ", null })
+        {
+            var e = Assert.Throws<ArgumentException>(() => new FourBitFormat(name!, [-1f, 1f]));
+            Assert.Equal("name", e.ParamName);
+            Assert.StartsWith("A format needs a name, e.g. \"NF4\".", e.Message);
+        }
+    }
+
+    [Fact]
+    public void Two_to_sixteen_levels_are_accepted_and_the_refusal_says_how_many_there_were()
+    {
+        Assert.Equal(2, new FourBitFormat("two", [-1f, 1f]).Levels.Count);
+        Assert.Equal(3, new FourBitFormat("three", [-1f, 0f, 1f]).Levels.Count);
+        var sixteen = Enumerable.Range(0, 16).Select(i => -1 + 2f * i / 15).ToArray();
+        Assert.Equal(16, new FourBitFormat("sixteen", sixteen).Levels.Count);
+        Assert.StartsWith("A 4-bit format has between 2 and 16 levels (one per 4-bit code), got 1.", Refusal("X", [0f]));
+        Assert.StartsWith("A 4-bit format has between 2 and 16 levels (one per 4-bit code), got 17.",
+                          Refusal("X", Enumerable.Range(0, 17).Select(i => -1 + 2f * i / 16).ToArray()));
+        Assert.StartsWith("A 4-bit format has between 2 and 16 levels (one per 4-bit code), got 0.", Refusal("X", null));
+    }
+
+    [Fact]
+    public void Levels_may_reach_minus_one_and_one_but_not_beyond_and_must_be_finite()
+    {
+        var edges = new FourBitFormat("edges", [-1f, 0f, 1f]);
+        Assert.Equal([-1f, 0f, 1f], edges.Levels);
+        Assert.StartsWith("Level 0 of X is -2; levels are normalised to [-1, 1]", Refusal("X", [-2f, 0f]));
+        Assert.StartsWith("Level 0 of X is -1.001;", Refusal("X", [-1.001f, 0f]));
+        Assert.StartsWith("Level 1 of X is 1.001;", Refusal("X", [0f, 1.001f]));
+        Assert.StartsWith("Level 1 of X is NaN;", Refusal("X", [0f, float.NaN]));
+        Assert.StartsWith("Level 1 of X is Infinity;", Refusal("X", [0f, float.PositiveInfinity]));
+    }
+
+    [Fact]
+    public void Equal_neighbours_are_not_strictly_ascending_and_the_message_names_both()
+    {
+        Assert.StartsWith("The levels of X must be strictly ascending; level 2 (0.5) is not above level 1 (0.5).", Refusal("X", [0f, 0.5f, 0.5f]));
+        Assert.StartsWith("The levels of X must be strictly ascending; level 1 (-0.5) is not above level 0 (0.5).", Refusal("X", [0.5f, -0.5f, 1f]));
+    }
+
+    [Fact]
+    public void A_new_formats_thresholds_are_the_midpoints_of_its_levels_and_its_text_names_it()
+    {
+        var f = new FourBitFormat("uneven", [-1f, -0.5f, 0f, 1f]);
+        Assert.Equal([-0.75f, -0.25f, 0.5f], f.Thresholds);
+        Assert.Equal("uneven (4 levels)", f.ToString());
+        Assert.Equal("NF4 (16 levels)", FourBitFormat.Nf4.ToString());
+        Assert.Equal("INT4 (15 levels)", FourBitFormat.Int4.ToString());
+    }
+
+    [Fact]
+    public void The_normal_float_offset_lies_strictly_between_one_half_and_one()
+    {
+        foreach (double offset in new[] { 0.5, 1.0, 0.2 })
+        {
+            ArgumentOutOfRangeException? e = null;
+            InvariantCulture.Format(() => (e = Assert.Throws<ArgumentOutOfRangeException>(() => FourBitFormat.NormalFloatLevels(offset))).Message);
+            Assert.Equal("offset", e!.ParamName);
+            Assert.StartsWith(string.Create(System.Globalization.CultureInfo.InvariantCulture,
+                              $"The outermost probability must lie in (0.5, 1), got {offset}; QLoRA uses 0.9677083."), e.Message);
+        }
+        var near = FourBitFormat.NormalFloatLevels(0.51);                       // just inside: still 16 levels, -1 … 0 … 1
+        Assert.Equal(16, near.Length);
+        Assert.Equal([-1.0, 0.0, 1.0], new[] { near[0], near[7], near[15] });
+        Assert.True(near.Zip(near.Skip(1)).All(p => p.First < p.Second), "ascending");
+    }
 }

@@ -132,4 +132,96 @@ public class Nf4LinearTests
         var e = Assert.Throws<ArgumentException>(() => Quantization.QuantizeLinears(model));
         Assert.Contains("Rigid.proj is declared as Linear, which cannot hold a Nf4Linear. Declare the field as Module<Tensor, Tensor>", e.Message);
     }
+
+    [Fact]
+    public void The_constructor_refuses_a_missing_or_non_matrix_weight_and_a_bias_of_the_wrong_size()
+    {
+        using var scope = NewDisposeScope();
+        Assert.Equal("weight", Assert.Throws<ArgumentNullException>(() => new Nf4Linear(null!)).ParamName);
+        Assert.Equal("linear", Assert.Throws<ArgumentNullException>(() => Nf4Linear.FromLinear(null!)).ParamName);
+
+        using (var vector = BlockQuantizer.Quantize(randn(64)))
+        {
+            var e = Assert.Throws<ArgumentException>(() => new Nf4Linear(vector));
+            Assert.Equal("weight", e.ParamName);
+            Assert.StartsWith("A linear layer's weight is 2-D (out, in); this one is (64).", e.Message);
+        }
+        using var weight = BlockQuantizer.Quantize(randn(32, 64));
+        foreach (var (bias, shape) in new[] { (zeros(31), "(31)"), (zeros(32, 1), "(32, 1)"), (zeros(1, 32), "(1, 32)") })
+        {
+            var e = Assert.Throws<ArgumentException>(() => new Nf4Linear(weight, bias));
+            Assert.Equal("bias", e.ParamName);
+            Assert.StartsWith($"The bias must have OutFeatures = 32 values, got {shape}.", e.Message);
+        }
+    }
+
+    [Fact]
+    public void A_layer_without_a_bias_stores_and_computes_only_its_weight()
+    {
+        using var scope = NewDisposeScope();
+        manual_seed(14);
+        using var linear = Linear(64, 32, hasBias: false);
+        using var q = Nf4Linear.FromLinear(linear);
+        Assert.Null(q.Bias);
+        Assert.Equal(1024 + 32 + 4 + 4, q.StoredBytes);                     // codes, 32 absmax codes, 1 group scale, the mean
+        Assert.Equal(q.StoredBytes, Quantization.StoredBytes(q));
+        var x = randn(3, 64);
+        Assert.True(q.forward(x).allclose(x.matmul(q.DequantizedWeight().T), rtol: 0, atol: 1e-6));
+
+        using var wrapped = new Nf4Linear(BlockQuantizer.Quantize(linear.weight));
+        Assert.Null(wrapped.Bias);
+        Assert.Equal(q.StoredBytes, wrapped.StoredBytes);
+    }
+
+    [Fact]
+    public void A_linear_with_a_mismatched_bias_fails_to_convert_and_frees_the_quantized_weight()
+    {
+        using var scope = NewDisposeScope();
+        using var linear = Linear(64, 32);
+        linear.bias = Parameter(zeros(5));                                   // broken on purpose: 5 values for 32 outputs
+        long Live() => DisposeScopeManager.Statistics.ThreadTotalLiveCount;
+        long before = Live();
+        var e = Assert.Throws<ArgumentException>(() => Nf4Linear.FromLinear(linear));
+        Assert.StartsWith("The bias must have OutFeatures = 32 values, got (5).", e.Message);
+        Assert.Equal(before, Live());                                        // the four tensors of the quantized weight were disposed
+    }
+
+    [Fact]
+    public void Disposing_the_weight_view_leaves_the_layer_working()
+    {
+        using var scope = NewDisposeScope();
+        manual_seed(15);
+        using var q = Nf4Linear.FromLinear(Linear(64, 32));
+        var x = randn(2, 64);
+        var before = q.forward(x);
+        q.Weight.Dispose();                                                  // a view: it owns nothing
+        Assert.False(q.state_dict()["weight_codes"].IsInvalid);
+        Assert.True(TensorAssert.Same(q.forward(x), before));
+    }
+
+    [Fact]
+    public void A_float64_input_gets_a_float64_output_with_the_weight_and_bias_cast_to_it()
+    {
+        using var scope = NewDisposeScope();
+        manual_seed(16);
+        using var linear = Linear(64, 32);
+        using var q = Nf4Linear.FromLinear(linear);
+        var x = randn(4, 64, dtype: float64);
+        var y = q.forward(x);
+        Assert.Equal(ScalarType.Float64, y.dtype);
+        var expected = x.matmul(q.DequantizedWeight().to(float64).T) + q.Bias!.to(float64);
+        Assert.True(y.allclose(expected, rtol: 0, atol: 1e-12));
+        Assert.Equal(ScalarType.Float32, q.Bias!.dtype);                      // stored as it was
+        using var noBias = Nf4Linear.FromLinear(Linear(64, 32, hasBias: false));
+        Assert.Equal(ScalarType.Float64, noBias.forward(x).dtype);
+    }
+
+    [Fact]
+    public void The_text_shows_the_widths_and_the_stored_weight()
+    {
+        using var scope = NewDisposeScope();
+        using var q = Nf4Linear.FromLinear(Linear(64, 16));
+        Assert.Equal("Nf4Linear(64 → 16, NF4 (16, 64), blocks of 64, scales double-quantized in groups of 256: 536 bytes (4.188 bits per value))",
+                     InvariantCulture.Format(q.ToString));
+    }
 }
