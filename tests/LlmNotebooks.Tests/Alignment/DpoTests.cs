@@ -43,5 +43,24 @@ public class DpoTests
         var e = Assert.Throws<ArgumentException>(() => Dpo.Loss(x, x, x, x, beta: 0));
         Assert.Contains("beta must be a finite number > 0", e.Message);
         Assert.Contains("shape", Assert.Throws<ArgumentException>(() => Dpo.Loss(x, zeros(3), x, x)).Message);
+        Assert.Contains("β scales the implicit reward β·log(π/π_ref)", e.Message);
+    }
+
+    [Fact]
+    public void Each_tensor_is_compared_with_policyChosen_and_named_with_both_shapes()
+    {
+        var pc = zeros(2, 3);
+        var other = zeros(3, 2);
+        foreach (var (name, call) in new (string, Func<object>)[]
+                 {
+                     ("policyRejected", () => Dpo.Loss(pc, other, pc, pc)),
+                     ("referenceChosen", () => Dpo.Loss(pc, pc, other, pc)),
+                     ("referenceRejected", () => Dpo.Loss(pc, pc, pc, other)),
+                 })
+        {
+            var e = Assert.Throws<ArgumentException>(call);
+            Assert.Equal(name, e.ParamName);
+            Assert.Equal($"{name} has shape (3, 2) but policyChosen has (2, 3): one summed log-probability per pair. (Parameter '{name}')", e.Message);
+        }
     }
 }
