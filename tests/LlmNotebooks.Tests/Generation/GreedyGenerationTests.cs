@@ -107,6 +107,16 @@ public class GreedyGenerationTests
     }
 
     [Fact]
+    public void The_text_overload_returns_the_prompt_followed_by_the_decoded_continuation()
+    {
+        var model = Trained.Value;
+        var chars = LlmNotebooks.Tokenization.CharTokenizer.Train("abcdefghijk");      // 11 characters, ids 0–10
+        string prompt = chars.Decode([9, 4]);
+        string expected = prompt + chars.Decode(HandWrittenGreedy(model, [9, 4], 6));
+        Assert.Equal(expected, Sampler.Generate(model, chars, prompt, 6, SamplingOptions.Greedy));
+    }
+
+    [Fact]
     public void Sampling_honours_the_callers_options_and_seed()
     {
         var model = Trained.Value;
