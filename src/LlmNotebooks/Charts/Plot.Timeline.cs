@@ -25,6 +25,9 @@ public static partial class Plot
     {
         ArgumentNullException.ThrowIfNull(milestones);
         if (milestones.Count == 0) throw new ArgumentException("Plot.Timeline needs at least one milestone to draw.", nameof(milestones));
+        foreach (var m in milestones)
+            if (!double.IsFinite(m.Year) || !double.IsFinite(m.Height) || m.Height < 0)
+                throw new ArgumentException($"Milestone \"{m.Name}\" needs a finite year and a finite height ≥ 0 for its stem, got year {Guard.Show(m.Year)}, height {Guard.Show(m.Height)}.", nameof(milestones));
         for (int i = 1; i < milestones.Count; i++)
             if (milestones[i].Year < milestones[i - 1].Year)
                 throw new ArgumentException($"Milestones must be in chronological order: \"{milestones[i].Name}\" ({milestones[i].When}) comes after "

@@ -75,6 +75,10 @@ public class PlotTests
         var e = Assert.Throws<ArgumentException>(() => Plot.Timeline("t",
             [new(2017, "2017", "Transformer", "", "a", 1), new(1997, "1997", "LSTM", "", "a", 1)]));
         Assert.Contains("\"LSTM\" (1997) comes after \"Transformer\" (2017). Sort them by Year.", e.Message);
+        Assert.Contains("\"GPT-3\" needs a finite year and a finite height ≥ 0 for its stem, got year NaN",
+            Assert.Throws<ArgumentException>(() => Plot.Timeline("t", [new(double.NaN, "?", "GPT-3", "", "a", 1)])).Message);
+        Assert.Contains("height -1", Assert.Throws<ArgumentException>(() => Plot.Timeline("t", [new(2020, "2020", "GPT-3", "", "a", -1)])).Message);
+        Assert.Contains("height +∞", Assert.Throws<ArgumentException>(() => Plot.Timeline("t", [new(2020, "2020", "GPT-3", "", "a", double.PositiveInfinity)])).Message);
     }
 
     [Fact]
