@@ -120,10 +120,7 @@ public static class Lora
         }
         foreach (var p in model.parameters()) p.requires_grad = false;
         foreach (var (name, layer) in made)
-        {
-            layer.train(layer.Base.training);   // a wrapper made for a model in eval mode starts in eval mode (no dropout)
-            ModuleSurgery.Replace(model, name, layer);
-        }
+            ModuleSurgery.Replace(model, name, layer);   // the wrapper takes the replaced layer's train/eval mode
         foreach (var (_, layer) in made) foreach (var a in layer.Adapters) { a.A.requires_grad = true; a.B.requires_grad = true; }
         return new LoraAdapters(model, config, made, fingerprint, wasTrainable);
     }

@@ -16,7 +16,8 @@ namespace LlmNotebooks.FineTuning;
 /// Console.WriteLine(q.Weight);                   // c_attn of GPT-2 small: NF4 (2304, 768), blocks of 64, …: 912,820 bytes (4.127 bits per value)
 /// </code>
 /// Its state dict holds the stored form: weight_codes (uint8), the scales (weight_absmax, or weight_absmax_codes,
-/// weight_absmax_scales and weight_absmax_mean when double-quantized) and bias.
+/// weight_absmax_scales and weight_absmax_mean when double-quantized) and bias. Converting the model's dtype leaves them
+/// as they are.
 /// </summary>
 public sealed class Nf4Linear : Module<Tensor, Tensor>, ILinearLayer
 {
@@ -101,6 +102,15 @@ public sealed class Nf4Linear : Module<Tensor, Tensor>, ILinearLayer
         var y = functional.linear(x, w, b);
         return y.MoveToOuterDisposeScope();
     }
+
+    /// <summary>
+    /// <c>model.to(float64)</c> or <c>.half()</c> leaves this layer as it is: its stored form is a fixed format (uint8 codes,
+    /// fp32 scales and bias), and forward computes in whatever dtype its input has. Moving to a device still moves it.
+    /// </summary>
+    protected override nn.Module _to(ScalarType dtype, bool non_blocking) => this;
+
+    /// <inheritdoc cref="_to(ScalarType, bool)"/>
+    protected override nn.Module _to(Device device, ScalarType dtype, bool non_blocking) => _to(device.type, device.index, non_blocking);
 
     public override string ToString() => $"Nf4Linear({InFeatures} → {OutFeatures}, {Weight})";
 }

@@ -50,7 +50,9 @@ public class LoraAdaptersTests
         Assert.Equal(unloaded, Assert.Throws<InvalidOperationException>(adapters.Unmerge).Message);
         Assert.Equal(unloaded, Assert.Throws<InvalidOperationException>(adapters.Unload).Message);
         Assert.Equal(unloaded, Assert.Throws<InvalidOperationException>(() => adapters.Tensors()).Message);
-        Assert.Equal(unloaded, Assert.Throws<InvalidOperationException>(() => adapters.Save(TempFolder())).Message);
+        string folder = TempFolder();
+        Assert.Equal(unloaded, Assert.Throws<InvalidOperationException>(() => adapters.Save(folder)).Message);
+        Assert.False(Directory.Exists(folder), "Save refuses before it creates anything");
     }
 
     [Fact]

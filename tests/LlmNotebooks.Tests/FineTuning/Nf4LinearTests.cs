@@ -217,6 +217,38 @@ public class Nf4LinearTests
     }
 
     [Fact]
+    public void Converting_a_model_s_dtype_keeps_the_stored_form_and_forward_follows_the_input()
+    {
+        using var scope = NewDisposeScope();
+        manual_seed(17);
+        using var linear = Linear(64, 32);
+        foreach (bool doubleQuantize in new[] { true, false })
+        {
+            var q = Nf4Linear.FromLinear(linear, doubleQuantize: doubleQuantize);
+            using var model = Sequential(("q", q), ("head", Linear(32, 8)));
+            var stored = q.state_dict().ToDictionary(p => p.Key, p => (p.Value.dtype, p.Value.clone()));
+            var x = randn(4, 64, dtype: float64);
+            var expected = model.forward(x.to(float32)).to(float64);
+
+            model.to(float64);
+            Assert.Equal(ScalarType.Float64, model.state_dict()["head.weight"].dtype);   // the rest of the model converts
+            foreach (var (key, (dtype, value)) in stored)
+            {
+                Assert.Equal(dtype, q.state_dict()[key].dtype);
+                Assert.True(TensorAssert.Same(q.state_dict()[key], value), $"{key} unchanged");
+            }
+            var y = model.forward(x);
+            Assert.Equal(ScalarType.Float64, y.dtype);
+            Assert.True(y.allclose(expected, rtol: 0, atol: 1e-5), $"double-quantized: {doubleQuantize}");
+
+            model.half();
+            Assert.Equal(stored.Count, q.state_dict().Count(p => p.Value.dtype == stored[p.Key].dtype));
+            model.to(float32);
+            Assert.True(model.forward(x.to(float32)).allclose(expected.to(float32), rtol: 0, atol: 1e-2), "back in fp32 (the head rounded to fp16 once)");
+        }
+    }
+
+    [Fact]
     public void The_text_shows_the_widths_and_the_stored_weight()
     {
         using var scope = NewDisposeScope();
