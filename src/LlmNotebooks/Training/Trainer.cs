@@ -83,8 +83,7 @@ public sealed class Trainer : IDisposable
         ArgumentNullException.ThrowIfNull(model);
         ArgumentNullException.ThrowIfNull(task);
         ArgumentNullException.ThrowIfNull(options);
-        options.Validate();
-        if (model is Gpt gpt) gpt.Config.Validate();
+        options.Validate();                     // (a Gpt's config was validated when the Gpt was built)
         task.Check(model);
         Model = model;
         Task = task;
@@ -96,7 +95,7 @@ public sealed class Trainer : IDisposable
             throw new ArgumentException($"Every parameter of the {model.GetType().Name} is frozen (requires_grad = false), so there is nothing to train. " +
                                         "Unfreeze the parameters to train, or add trainable ones (for example LoRA adapters).");
         HasFrozenParameters = named.Count < all.Count;
-        _stepSeeded = model.modules().OfType<IStepSeeded>().ToList();
+        _stepSeeded = model.modules().Prepend(model).OfType<IStepSeeded>().ToList();   // modules() leaves out the model itself
         var decayed = named.Where(p => p.parameter.dim() >= 2).ToList();
         var undecayed = named.Where(p => p.parameter.dim() < 2).ToList();
         _parameters = [.. decayed, .. undecayed];

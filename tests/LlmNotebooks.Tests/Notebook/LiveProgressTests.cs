@@ -2,6 +2,7 @@ using LlmNotebooks.Notebook;
 
 namespace LlmNotebooks.Tests.Notebook;
 
+[Collection("Console")]   // reads the console: nothing else may print meanwhile
 public class LiveProgressTests
 {
     [Fact]
