@@ -157,6 +157,9 @@ public class LoraAdaptersTests
         EditConfig(config, j => j["adapted_modules"] = new JsonArray("attn.c_attn"));
         Assert.Equal($"{config} lists the adapted layers [attn.c_attn], but they select [h.0.attn.c_attn, h.1.attn.c_attn] in this model.",
                      LoadFails<InvalidDataException>(folder));
+        EditConfig(config, j => j["adapted_modules"] = new JsonArray("h.1.attn.c_attn", "h.0.attn.c_attn"));   // the model's order is h.0, h.1
+        Assert.Equal($"{config} lists the adapted layers [h.1.attn.c_attn, h.0.attn.c_attn], but they select [h.0.attn.c_attn, h.1.attn.c_attn] in this model.",
+                     LoadFails<InvalidDataException>(folder));
     });
 
     [Fact]
@@ -166,6 +169,9 @@ public class LoraAdaptersTests
         Assert.Equal($"{weights} does not hold the adapters this config describes: missing [h.1.attn.c_attn.lora_B], unexpected [].", LoadFails<InvalidDataException>(folder));
         RewriteWeights(weights, config, t => new Dictionary<string, Tensor>(t) { ["h.1.attn.c_attn.lora_B"] = zeros(48, 2), ["extra"] = zeros(1) });
         Assert.Equal($"{weights} does not hold the adapters this config describes: missing [], unexpected [extra].", LoadFails<InvalidDataException>(folder));
+        RewriteWeights(weights, config, t => new Dictionary<string, Tensor>(t.Where(p => !p.Key.StartsWith("h.0.", StringComparison.Ordinal))) { ["extra"] = zeros(1), ["more"] = zeros(1) });
+        Assert.Equal($"{weights} does not hold the adapters this config describes: missing [h.0.attn.c_attn.lora_A, h.0.attn.c_attn.lora_B], unexpected [extra, more].",
+                     LoadFails<InvalidDataException>(folder));
     });
 
     [Fact]
