@@ -9,7 +9,7 @@ using static TorchSharp.torch;
 namespace LlmNotebooks.Tests.Training;
 
 /// <summary>
-/// A two-parameter module for the Trainer's contract: <c>weight</c> (2×2, trained; its name can be chosen), <c>spare</c>
+/// A two-parameter module for the Trainer's contract: <c>weight</c> (2×2, trained), <c>spare</c> (names can be chosen)
 /// (frozen unless asked, and never used by the loss, so a test can corrupt it without touching the gradients) and a
 /// buffer <c>counter</c>. It records the step seeds the Trainer hands it.
 /// </summary>
@@ -20,13 +20,13 @@ sealed class Toy : nn.Module<Tensor, Tensor>, IStepSeeded
     public Tensor Counter { get; }
     public List<long> Seeds { get; } = [];
 
-    public Toy(string weightName = "weight", bool freezeSpare = true, float start = 1) : base("toy")
+    public Toy(string weightName = "weight", bool freezeSpare = true, float start = 1, string spareName = "spare") : base("toy")
     {
         Weight = new Parameter(full(2, 2, start));
         Spare = new Parameter(zeros(2), requires_grad: !freezeSpare);
         Counter = zeros(1);
         register_parameter(weightName, Weight);
-        register_parameter("spare", Spare);
+        register_parameter(spareName, Spare);
         register_buffer("counter", Counter);
     }
 
@@ -277,11 +277,11 @@ public class TrainerContractTests : IDisposable
         string path = Path.Combine(_folder, "never.safetensors");
         using var toy = new Toy();
         using var trainer = new Trainer(toy, new ToyTask(), Three);
-        trainer.Run(stopAfter: 2);
+        trainer.Run();
         Poison(toy.Weight);
         var e = Assert.Throws<TrainingDivergedException>(() => trainer.SaveCheckpoint(path));
-        Assert.Equal(1, e.Step);
-        Assert.Equal(Stopped(Three, 1, $"'weight' holds NaN or ∞, so no checkpoint was written to {path}", Cause(Three, Three.Schedule.At(1))), e.Message);
+        Assert.Equal(2, e.Step);                                              // the last step done
+        Assert.Equal(Stopped(Three, 2, $"'weight' holds NaN or ∞, so no checkpoint was written to {path}", Cause(Three, Three.Schedule.At(2))), e.Message);
         Assert.False(File.Exists(path));
     }
 
@@ -429,12 +429,22 @@ public class TrainerContractTests : IDisposable
         var e = Assert.Throws<InvalidDataException>(() => Trainer.Resume(path, Train, null));
         Assert.Equal($"{path} was trained on different data (training {Train.Fingerprint}, validation {Validation.Fingerprint}) " +
                      $"than given now ({Train.Fingerprint}, none). Resume with the same data, tokens and block size.", e.Message);
+        e = Assert.Throws<InvalidDataException>(() => Trainer.Resume(path, Train, Train));
+        Assert.Equal($"{path} was trained on different data (training {Train.Fingerprint}, validation {Validation.Fingerprint}) " +
+                     $"than given now ({Train.Fingerprint}, {Train.Fingerprint}). Resume with the same data, tokens and block size.", e.Message);
     }
 
     [Fact]
     public void Resume_refuses_a_model_that_is_not_built_like_the_run_s()
     {
         var task = new ToyTask();
+        string full = Path.Combine(_folder, "full.safetensors");
+        using (var toy = new Toy(freezeSpare: false))
+        using (var trainer = new Trainer(toy, task, Three with { CheckpointPath = full }))
+            trainer.Run();
+        using (var renamed = new Toy(weightName: "w", freezeSpare: false, spareName: "s"))
+            Assert.Equal($"{full} trained parameters this model does not have: weight, spare. Build the model the way the run was started (the same adapters, the same names).",
+                         Assert.Throws<InvalidDataException>(() => Trainer.Resume(full, renamed, task)).Message);
         string path = SavedAdapterRun();
         using (var renamed = new Toy(weightName: "w"))
             Assert.Equal($"{path} trained parameters this model does not have: weight. Build the model the way the run was started (the same adapters, the same names).",

@@ -93,12 +93,16 @@ public class TrainingTaskTests : IDisposable
     public void A_batch_whose_labels_are_all_masked_gives_loss_0_not_NaN()
     {
         var allMasked = new TokenBatches(Enumerable.Range(0, 200).Select(i => (i % 4) * 3).ToArray(), 8);  // every target divisible by 3
-        using var model = Model();
-        using var trainer = new Trainer(model, new MaskedTask(allMasked, allMasked), Options(2) with { GradientAccumulation = 2, BatchSize = 4 });
-        trainer.Run();
-        Assert.All(trainer.History.Train, s => Assert.Equal(0, s.Loss));
-        Assert.All(trainer.History.Validation, v => Assert.Equal(0, v.Loss));
-        Assert.Equal(0, trainer.History.Tokens);
+        foreach (var clip in new[] { 1.0, 0.0 })                              // with clipping off, the norm of no gradients is 0 as well
+        {
+            using var model = Model();
+            using var trainer = new Trainer(model, new MaskedTask(allMasked, allMasked), Options(2) with { GradientAccumulation = 2, BatchSize = 4, GradClip = clip });
+            trainer.Run();
+            Assert.All(trainer.History.Train, s => Assert.Equal(0, s.Loss));
+            Assert.All(trainer.History.Train, s => Assert.Equal(0, s.GradNorm));
+            Assert.All(trainer.History.Validation, v => Assert.Equal(0, v.Loss));
+            Assert.Equal(0, trainer.History.Tokens);
+        }
     }
 
     static void FreezeAllButTheLastBlock(Gpt model)
