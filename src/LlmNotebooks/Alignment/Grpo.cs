@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Globalization;
+using LlmNotebooks.Generation;
 using LlmNotebooks.Tensors;
 using LlmNotebooks.Tokenization;
 using LlmNotebooks.Transformer;
@@ -162,13 +163,13 @@ public sealed record GrpoStep(int Step, double MeanReward, double Kl, double All
 /// gradient steps on the loss −[min(ρ·A, clip(ρ)·A) − β·k3] averaged over each response's tokens and then over responses
 /// (the paper's 1/G Σᵢ 1/|oᵢ| Σₜ). The reference model is never trained. AdamW without weight decay updates the policy.
 /// <code>
-/// var grpo = new GrpoTrainer(policy, policy.Copy(frozen: true), c => Verify(c) ? 1 : 0, tokenizer, stop, pad, new GrpoOptions());
+/// var grpo = new GrpoTrainer(policy, policy.Copy(frozen: true), Rewards.Each(c => Verify(c) ? 1 : 0), tokenizer, stop, pad, new GrpoOptions());
 /// for (int s = 0; s &lt; 30; s++) grpo.Step(PromptsFor(s), s);
 /// </code>
 /// </summary>
 public sealed class GrpoTrainer : IDisposable
 {
-    readonly Func<Completion, double> _reward;
+    readonly RewardFunction _reward;
     readonly ITokenizer _tokenizer;
     readonly int _stop, _pad;
     readonly AdamW _optimizer;
@@ -181,12 +182,12 @@ public sealed class GrpoTrainer : IDisposable
 
     /// <param name="policy">The model to train (its parameters that require a gradient).</param>
     /// <param name="reference">A frozen copy of the starting policy (<see cref="Gpt.Copy"/> with frozen: true), for the KL penalty.</param>
-    /// <param name="reward">The score of a completion; must be finite (NaN stops the run with the prompt and completion that caused it).</param>
+    /// <param name="reward">The scores of a batch of completions, one each; each must be finite (NaN or ±∞ stops the run with the prompt and completion that caused it).</param>
     /// <param name="tokenizer">Decodes prompts and completions for error messages.</param>
     /// <param name="stopToken">The token that ends a response (it is sampled, scored and trained like any other).</param>
     /// <param name="padToken">Fills rows shorter than the batch's longest (never scored).</param>
     /// <param name="options">Group size, KL weight, clipping, learning rate and sampling.</param>
-    public GrpoTrainer(Gpt policy, Gpt reference, Func<Completion, double> reward, ITokenizer tokenizer, int stopToken, int padToken, GrpoOptions options)
+    public GrpoTrainer(Gpt policy, Gpt reference, RewardFunction reward, ITokenizer tokenizer, int stopToken, int padToken, GrpoOptions options)
     {
         ArgumentNullException.ThrowIfNull(policy);
         ArgumentNullException.ThrowIfNull(reference);
@@ -212,7 +213,7 @@ public sealed class GrpoTrainer : IDisposable
         int G = Options.GroupSize;
         long seed = unchecked(Options.Seed * 1_000_003 + step);
         using var rollouts = Rollouts.Sample(Policy, prompts, G, Options.MaxNewTokens, _stop, _pad, Options.Temperature, seed);
-        var rewards = Score(rollouts.Completions);
+        var rewards = Rewards.Score(_reward, rollouts.Completions, _tokenizer);
         var advantages = Grpo.GroupAdvantages(rewards, G);
         int groups = prompts.Count;
         double allEqual = Enumerable.Range(0, groups).Count(g => Grpo.AllEqual(rewards, g * G, G)) / (double)groups;
@@ -259,21 +260,6 @@ public sealed class GrpoTrainer : IDisposable
                                   batch.ResponseLengths.Average(), clippedFraction, loss, clock.Elapsed.TotalSeconds);
         _history.Add(record);
         return record;
-    }
-
-    double[] Score(IReadOnlyList<Completion> completions)
-    {
-        var rewards = new double[completions.Count];
-        for (int i = 0; i < completions.Count; i++)
-        {
-            double r = _reward(completions[i]);
-            if (!double.IsFinite(r))
-                throw new InvalidOperationException($"The reward function returned {Guard.Show(r)} for prompt «{_tokenizer.Decode(completions[i].Prompt)}» and completion " +
-                                                    $"«{_tokenizer.Decode(completions[i].Response)}» (finished: {completions[i].Finished}). A reward must be a finite number: " +
-                                                    "check the reward function on this input.");
-            rewards[i] = r;
-        }
-        return rewards;
     }
 
     public void Dispose() => _optimizer.Dispose();

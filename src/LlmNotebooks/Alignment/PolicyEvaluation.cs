@@ -35,12 +35,11 @@ public static class PolicyEvaluation
             kl = ((rollouts.OldLogProbs - referenceLogProbs) * rollouts.Batch.ResponseMask).sum(1).to(float64).data<double>().ToArray();
         }
         var completions = rollouts.Completions;
-        var rm = rewardModel.Score(completions.Select(c => c.Prompt).ToList(),
-                                   completions.Select(c => (IReadOnlyList<int>)(c.Finished ? [.. c.Response, end] : c.Response)).ToList(), pad);
+        var rm = rewardModel.Score(completions.Select(c => c.Prompt).ToList(), completions.Select(c => c.Response).ToList(), pad);
         var samples = completions.Select((c, i) =>
         {
             var q = questions[c.PromptIndex];
-            string text = tokenizer.Decode(c.Response);
+            string text = tokenizer.Decode(c.Content);
             return new AnswerSample(q, text, c.Finished, judge.Score(q, text), rm[i], kl[i]);
         }).ToList();
         return new PolicyReport(samples);

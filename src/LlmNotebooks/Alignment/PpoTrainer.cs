@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using LlmNotebooks.Generation;
 using LlmNotebooks.Tokenization;
 using LlmNotebooks.Transformer;
 using TorchSharp;
@@ -27,7 +28,7 @@ public sealed class PpoTrainer : IDisposable
 {
     readonly Gpt _policy, _reference;
     readonly ValueModel _critic;
-    readonly Func<Completion, double> _reward;
+    readonly RewardFunction _reward;
     readonly ITokenizer _tokenizer;
     readonly int _stop, _pad;
     readonly AdamW _policyOptimizer, _valueOptimizer;
@@ -39,12 +40,12 @@ public sealed class PpoTrainer : IDisposable
     /// <param name="policy">The model being optimised (trained in place).</param>
     /// <param name="reference">The frozen reference (<c>sft.Copy(frozen: true)</c>) the KL price is measured against.</param>
     /// <param name="critic">The value model, trained alongside.</param>
-    /// <param name="reward">The score of a completion (the reward model's); NaN stops training with the completion's text.</param>
+    /// <param name="reward">The scores of a batch of completions (the reward model's), one each; NaN or ±∞ stops training, before any update, with the completion's text.</param>
     /// <param name="tokenizer">Decodes prompts and completions for error messages.</param>
     /// <param name="stopToken">The token that ends a response (sampled and scored like any other).</param>
     /// <param name="padToken">Fills rows shorter than the batch's longest (never scored).</param>
     /// <param name="options">Samples per prompt, β, clipping, GAE's γ and λ, epochs and learning rates.</param>
-    public PpoTrainer(Gpt policy, Gpt reference, ValueModel critic, Func<Completion, double> reward, ITokenizer tokenizer, int stopToken, int padToken, PpoOptions options)
+    public PpoTrainer(Gpt policy, Gpt reference, ValueModel critic, RewardFunction reward, ITokenizer tokenizer, int stopToken, int padToken, PpoOptions options)
     {
         _policy = policy ?? throw new ArgumentNullException(nameof(policy));
         _reference = reference ?? throw new ArgumentNullException(nameof(reference));
@@ -71,7 +72,7 @@ public sealed class PpoTrainer : IDisposable
         using var scope = NewDisposeScope();
         using var rollouts = Rollouts.Sample(_policy, prompts, Options.SamplesPerPrompt, Options.MaxNewTokens, _stop, _pad, 1.0, Options.Seed * 1_000_003 + step);
         var batch = rollouts.Batch;
-        var scores = rollouts.Completions.Select(Score).ToArray();
+        var scores = Rewards.Score(_reward, rollouts.Completions, _tokenizer);
         var mask = batch.ResponseMask;
         var old = rollouts.OldLogProbs;
         Tensor referenceLogProbs, oldValues;
@@ -116,15 +117,6 @@ public sealed class PpoTrainer : IDisposable
                                  rollouts.Completions.Count(c => c.Finished) / (double)rollouts.Completions.Count, clock.Elapsed.TotalSeconds);
         _history.Add(result);
         return result;
-    }
-
-    double Score(Completion completion)
-    {
-        double r = _reward(completion);
-        if (double.IsNaN(r))
-            throw new InvalidOperationException($"The reward function returned NaN for prompt \"{_tokenizer.Decode(completion.Prompt)}\" and completion \"{_tokenizer.Decode(completion.Response)}\". " +
-                                                "A reward must be a number; fix the reward function for this input.");
-        return r;
     }
 
     public void Dispose()

@@ -1,16 +1,10 @@
+using LlmNotebooks.Generation;
 using LlmNotebooks.Tensors;
 using LlmNotebooks.Transformer;
 using TorchSharp;
 using static TorchSharp.torch;
 
 namespace LlmNotebooks.Alignment;
-
-/// <summary>One sampled response to one prompt.</summary>
-/// <param name="PromptIndex">Which prompt of the list it answers.</param>
-/// <param name="Prompt">The prompt's tokens.</param>
-/// <param name="Response">The sampled tokens, without the stop token.</param>
-/// <param name="Finished">True when the model wrote the stop token; false when it ran out of tokens (or of context window).</param>
-public sealed record Completion(int PromptIndex, IReadOnlyList<int> Prompt, IReadOnlyList<int> Response, bool Finished);
 
 /// <summary>
 /// What one round of sampling produced: the completions, the same sequences packed for scoring, and their log-probabilities
@@ -20,7 +14,7 @@ public sealed class RolloutBatch : IDisposable
 {
     /// <summary>Prompt-major: prompt 0's samples, then prompt 1's, …</summary>
     public IReadOnlyList<Completion> Completions { get; }
-    /// <summary>Each prompt + response, with the stop token appended where the completion finished (so it is scored too).</summary>
+    /// <summary>Each prompt + response as written (the stop token included where the completion finished, so it is scored too).</summary>
     public ResponseBatch Batch { get; }
     /// <summary>(B, T − 1), detached: the per-token log-probabilities under the sampling policy (at temperature 1).</summary>
     public Tensor OldLogProbs { get; }
@@ -38,10 +32,11 @@ public sealed class RolloutBatch : IDisposable
 }
 
 /// <summary>
-/// Sampling several responses per prompt from a policy, as RLHF does before every update. Prompts of the same token length
-/// are sampled together in one batch, one new token per forward pass for every row at once; a row that has written the stop
-/// token is finished and its later tokens are ignored. Runs in eval mode without gradients (the model's mode is restored).
-/// The same seed gives the same samples.
+/// Sampling several responses per prompt from a policy, as RLHF does before every update, through the course's one
+/// generation loop (<see cref="BatchedGeneration"/>: prompts of the same length in one batch, the key/value cache, one
+/// new token per step for every row; a row that has written the stop token is finished). Then the sequences are packed
+/// for scoring and their log-probabilities under the sampling policy computed. Runs in eval mode without gradients (the
+/// model's mode is restored). The same seed gives the same samples.
 /// </summary>
 public static class Rollouts
 {
@@ -70,63 +65,10 @@ public static class Rollouts
                                             "response. Shorten the prompt.", nameof(prompts));
         }
 
-        int G = samplesPerPrompt;
-        var responses = new List<int>[prompts.Count * G];
-        var finished = new bool[prompts.Count * G];
-        using var generator = new Generator(unchecked((ulong)seed));
-        using (policy.EvalScope())
-        {
-            // Prompts of equal length share a batch: every row then predicts position t at the same time.
-            foreach (var group in Enumerable.Range(0, prompts.Count).GroupBy(i => prompts[i].Count).OrderBy(g => g.Key))
-            {
-                var rows = group.SelectMany(i => Enumerable.Range(0, G).Select(g => i * G + g)).ToArray();
-                int promptLength = group.Key, budget = Math.Min(maxNewTokens, block - promptLength);
-                var context = new long[rows.Length, promptLength + budget];
-                for (int r = 0; r < rows.Length; r++)
-                {
-                    var p = prompts[rows[r] / G];
-                    for (int t = 0; t < promptLength; t++) context[r, t] = p[t];
-                    responses[rows[r]] = [];
-                }
-                var done = new bool[rows.Length];
-                for (int step = 0; step < budget && done.Contains(false); step++)
-                {
-                    using var scope = NewDisposeScope();
-                    int length = promptLength + step;
-                    var input = tensor(Slice(context, length), [rows.Length, length], int64);
-                    var logits = policy.forward(input).select(1, length - 1).to(float64);      // (R, V): the next token's scores
-                    var next = temperature == 0
-                        ? logits.argmax(1)
-                        : multinomial(softmax(logits / temperature, 1), 1, generator: generator).squeeze(1);
-                    var picked = next.data<long>().ToArray();
-                    for (int r = 0; r < rows.Length; r++)
-                    {
-                        context[r, length] = done[r] ? padToken : picked[r];
-                        if (done[r]) continue;
-                        if (picked[r] == stopToken) { done[r] = true; finished[rows[r]] = true; }
-                        else responses[rows[r]].Add((int)picked[r]);
-                    }
-                }
-            }
-        }
-
-        var completions = new Completion[responses.Length];
-        for (int k = 0; k < responses.Length; k++)
-            completions[k] = new Completion(k / G, prompts[k / G], responses[k], finished[k]);
-        var batch = ResponseBatch.Create(completions.Select(c => c.Prompt).ToList(),
-                                         completions.Select(c => (IReadOnlyList<int>)(c.Finished ? [.. c.Response, stopToken] : c.Response)).ToList(),
-                                         padToken, block);
+        var completions = BatchedGeneration.Generate(policy, prompts, maxNewTokens, [stopToken], new SamplingOptions(temperature), seed, samplesPerPrompt);
+        var batch = ResponseBatch.Create(completions.Select(c => c.Prompt).ToList(), completions.Select(c => c.Response).ToList(), padToken, block);
         Tensor old;
         using (policy.EvalScope()) old = SequenceLogProbs.PerToken(policy, batch);
         return new RolloutBatch(completions, batch, old);
-    }
-
-    static long[] Slice(long[,] context, int length)
-    {
-        int rows = context.GetLength(0);
-        var flat = new long[rows * length];
-        for (int r = 0; r < rows; r++)
-            for (int t = 0; t < length; t++) flat[r * length + t] = context[r, t];
-        return flat;
     }
 }

@@ -46,66 +46,75 @@ public static class Sampler
         return Filter(logits, options).MoveToOuterDisposeScope();
     }
 
-    /// <summary>Turns logits (V) into the sampling distribution that <paramref name="options"/> describe.</summary>
-    /// <exception cref="ArgumentException">Logits that are not one vector (V), hold NaN or ±∞, or overflow when divided by the temperature.</exception>
+    /// <summary>
+    /// Turns logits into the sampling distribution that <paramref name="options"/> describe: one position's scores (V), or
+    /// one row per sequence (B, V), each row filtered on its own. Greedy gives a one-hot row on the largest score.
+    /// </summary>
+    /// <exception cref="ArgumentException">Logits that are not (V) or (B, V), hold NaN or ±∞, or overflow when divided by the temperature.</exception>
     public static Tensor Filter(Tensor logits, SamplingOptions options)
     {
         ArgumentNullException.ThrowIfNull(logits);
         ArgumentNullException.ThrowIfNull(options);
         options.Validate();
-        if (logits.dim() != 1 || logits.shape[0] == 0)
-            throw new ArgumentException($"Filter takes the scores of one position, a vector of shape (V), got {ShapeGuard.Format(logits.shape)}. " +
-                                        "For a batch, filter each row: Filter(logits[i], options); for a sequence, take the last position: logits[-1].", nameof(logits));
+        if (logits.dim() is not (1 or 2) || logits.shape[^1] == 0 || logits.numel() == 0)
+            throw new ArgumentException($"Filter takes the scores of one position, shape (V), or of one position per sequence, (B, V); got {ShapeGuard.Format(logits.shape)}. " +
+                                        "For a sequence's scores (B, T, V), take the last position: logits[.., -1].", nameof(logits));
         using var scope = NewDisposeScope();
-        long V = logits.shape[0];
+        long V = logits.shape[^1];
         var scores = logits.to(float64);
         if (!isfinite(scores).all().item<bool>())
             throw new ArgumentException("The logits hold NaN or ±∞, so no token can be chosen: the model's weights or its input are broken.", nameof(logits));
         if (options.Temperature == 0)
-            return nn.functional.one_hot(scores.argmax(), V).to(float64).MoveToOuterDisposeScope();
+            return nn.functional.one_hot(scores.argmax(-1), V).to(float64).MoveToOuterDisposeScope();
         var scaled = scores / options.Temperature;
         if (!isfinite(scaled).all().item<bool>())
             throw new ArgumentException($"Temperature {Guard.Show(options.Temperature)} is so small that logits / temperature overflow (the largest |logit| is " +
                                         $"{scores.abs().max().item<double>():G4}). For the limit of a vanishing temperature use Temperature = 0 (greedy).", nameof(options));
-        var probs = softmax(scaled, 0);
-        var (sorted, order) = probs.sort(descending: true);
-        var keep = ones(V, dtype: @bool);
-        if (options.TopK is int k && k < V) keep[TensorIndex.Slice(k)] = false;
+        var probs = softmax(scaled, -1);
+        var (sorted, order) = probs.sort(-1, descending: true);                // each row from most to least likely
+        var keep = ones_like(sorted, dtype: @bool);
+        if (options.TopK is int k && k < V) keep = keep.logical_and(arange(V, device: sorted.device) < k);   // the first k ranks of every row
         if (options.TopP is double p && p < 1)
         {
-            var before = sorted.cumsum(0) - sorted;                        // probability of the tokens ranked above
+            var before = sorted.cumsum(-1) - sorted;                       // probability of the tokens ranked above
             keep = keep.logical_and(before < p);                            // keep until the nucleus reaches p
         }
-        var kept = zeros_like(probs).scatter(0, order, sorted * keep.to(float64));
-        return (kept / kept.sum()).MoveToOuterDisposeScope();
+        var kept = zeros_like(probs).scatter(-1, order, sorted * keep.to(float64));
+        return (kept / kept.sum(-1, keepdim: true)).MoveToOuterDisposeScope();
+    }
+
+    /// <summary>
+    /// The one rule that turns scores into the next token, for every sequence of a batch: logits (B, V) → token ids (B),
+    /// int64. Greedy (temperature 0) takes each row's largest score; otherwise one draw per row from <see cref="Filter"/>'s
+    /// distribution, with <paramref name="generator"/> (a seeded one makes the draws repeatable).
+    /// </summary>
+    public static Tensor NextToken(Tensor logits, SamplingOptions options, Generator? generator = null)
+    {
+        ArgumentNullException.ThrowIfNull(logits);
+        if (logits.dim() != 2)
+            throw new ArgumentException($"NextToken takes one row of scores per sequence, (B, V); got {ShapeGuard.Format(logits.shape)}.", nameof(logits));
+        using var scope = NewDisposeScope();
+        var probs = Filter(logits, options);
+        var next = options.Temperature == 0 ? probs.argmax(-1) : multinomial(probs, 1, generator: generator).squeeze(1);
+        return next.MoveToOuterDisposeScope();
     }
 
     /// <summary>
     /// Appends up to <paramref name="maxNewTokens"/> sampled tokens to <paramref name="prompt"/> and returns only the new
-    /// ones; stops early after <paramref name="stopToken"/> (not included).
+    /// ones; stops early after <paramref name="stopToken"/> (not included). The window slides: past BlockSize tokens the
+    /// model reads the last BlockSize. Runs on <see cref="BatchedGeneration"/> (the key/value cache, one sequence).
     /// </summary>
     public static IReadOnlyList<int> Generate(Gpt model, IReadOnlyList<int> prompt, int maxNewTokens, SamplingOptions? options = null, long seed = 0, int? stopToken = null)
     {
+        ArgumentNullException.ThrowIfNull(model);
+        ArgumentNullException.ThrowIfNull(prompt);
         if (maxNewTokens < 0) throw new ArgumentOutOfRangeException(nameof(maxNewTokens), $"Expected ≥ 0 new tokens, got {maxNewTokens}.");
         options ??= new SamplingOptions();
-        var tokens = prompt.ToList();
-        var added = new List<int>();
-        using var generator = new Generator(unchecked((ulong)seed));
-        for (int i = 0; i < maxNewTokens; i++)
-        {
-            using var probs = NextTokenProbabilities(model, tokens, options);
-            int next;
-            if (options.Temperature == 0) next = (int)probs.argmax().item<long>();
-            else
-            {
-                using var pick = multinomial(probs, 1, generator: generator);
-                next = (int)pick.item<long>();
-            }
-            if (next == stopToken) break;
-            tokens.Add(next);
-            added.Add(next);
-        }
-        return added;
+        options.Validate();
+        if (maxNewTokens == 0) return [];
+        if (prompt.Count == 0) throw new ArgumentException("The context is empty: give at least one token (e.g. a prompt, or the end-of-text token).", "context");
+        var completion = BatchedGeneration.Generate(model, [prompt], maxNewTokens, stopToken is int stop ? [stop] : [], options, seed, slideWindow: true)[0];
+        return completion.Content;
     }
 
     /// <summary>Encodes <paramref name="prompt"/>, generates, and returns the prompt followed by the generated text.</summary>

@@ -40,7 +40,14 @@ public sealed class CausalSelfAttention : Module<Tensor, Tensor>
     }
 
     /// <summary>(B, T, C) → (B, T, C).</summary>
-    public override Tensor forward(Tensor x)
+    public override Tensor forward(Tensor x) => forward(x, null, 0);
+
+    /// <summary>
+    /// (B, T, C) → (B, T, C), the same computation as <see cref="forward(Tensor)"/>; with a <paramref name="cache"/>, the T
+    /// tokens are the ones after the cache's <see cref="KvCache.Position"/>: their keys and values are stored in slot
+    /// <paramref name="layer"/>, and each query attends over every stored position up to its own.
+    /// </summary>
+    public Tensor forward(Tensor x, KvCache? cache, int layer)
     {
         ShapeGuard.Require(x, "x", "(B, T, C)", -1, -1, _channels);
         long B = x.shape[0], T = x.shape[1], hs = _channels / _heads;
@@ -48,14 +55,19 @@ public sealed class CausalSelfAttention : Module<Tensor, Tensor>
         var q = qkv[0].view(B, T, _heads, hs).transpose(1, 2);                           // (B, H, T, hs)
         var k = qkv[1].view(B, T, _heads, hs).transpose(1, 2);
         var v = qkv[2].view(B, T, _heads, hs).transpose(1, 2);
+        long start = cache?.Position ?? 0;                                               // tokens already in the cache
+        if (cache is not null) (k, v) = cache.Append(layer, k, v);                       // (B, H, start + T, hs)
+        // Query i sits at position start + i and may see keys 0 … start + i. From an empty cache that is the causal mask;
+        // one new token sees every key (no mask); several new tokens after cached ones need the shifted triangle.
+        Tensor? mask = start == 0 || T == 1 ? null : ones(T, start + T, dtype: ScalarType.Bool, device: x.device).tril(start);
         Tensor y;
         if (KeepWeights)
         {
-            (y, var w) = ScaledDotProductAttention.Compute(q, k, v, AttentionMasks.Causal(T, x.device));
+            (y, var w) = ScaledDotProductAttention.Compute(q, k, v, start == 0 ? AttentionMasks.Causal(T, x.device) : mask);
             LastWeights?.Dispose();
             LastWeights = w.detach().DetachFromDisposeScope();
         }
-        else y = ScaledDotProductAttention.Fused(q, k, v, causal: true);
+        else y = start == 0 ? ScaledDotProductAttention.Fused(q, k, v, causal: true) : ScaledDotProductAttention.Fused(q, k, v, mask);
         y = y.transpose(1, 2).contiguous().view(B, T, _channels);                        // (B, T, C)
         y = c_proj.forward(y);
         return _dropout ? resid_dropout.forward(y) : y;

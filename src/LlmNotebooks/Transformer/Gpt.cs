@@ -60,17 +60,36 @@ public sealed class Gpt : Module<Tensor, Tensor>
     public override Tensor forward(Tensor idx) => Logits(Hidden(idx));
 
     /// <summary>
-    /// The last layer's token vectors (B, T, C), after the final LayerNorm: what the output layer scores. A reward model
-    /// or a critic puts a head of its own on them (chapter 6).
+    /// The same forward pass, through a key/value <paramref name="cache"/> (<see cref="NewCache"/>): <paramref name="idx"/>
+    /// (B, T) are the tokens after the cache's <see cref="KvCache.Position"/> (at positions Position … Position + T − 1), and the
+    /// logits (B, T, V) are what <see cref="forward(Tensor)"/> of the whole sequence gives at those positions (up to float
+    /// rounding). The cache then holds T more positions. Without a cache (null) this is <see cref="forward(Tensor)"/>.
     /// </summary>
-    public Tensor Hidden(Tensor idx)
+    public Tensor forward(Tensor idx, KvCache? cache) => Logits(Hidden(idx, cache));
+
+    /// <summary>A key/value cache for decoding <paramref name="batch"/> sequences with this model (up to BlockSize positions).</summary>
+    public KvCache NewCache(long batch) => new(Config.Layers, batch, Config.BlockSize);
+
+    /// <summary>
+    /// The last layer's token vectors (B, T, C), after the final LayerNorm: what the output layer scores. A reward model
+    /// or a critic puts a head of its own on them (chapter 6). With a <paramref name="cache"/>, as in <see cref="forward(Tensor, KvCache)"/>.
+    /// </summary>
+    public Tensor Hidden(Tensor idx, KvCache? cache = null)
     {
+        long start = cache?.Position ?? 0;
         RequireTokens(idx);
         long T = idx.shape[1];
-        var positions = arange(T, dtype: int64, device: idx.device);
+        if (cache is not null)
+        {
+            if (cache.Layers != Config.Layers)
+                throw new ArgumentException($"This cache has {cache.Layers} layer slots but the model has {Config.Layers} blocks: make it with model.NewCache(batch).", nameof(cache));
+            cache.RequireRoom(idx.shape[0], T);
+        }
+        var positions = arange(start, start + T, dtype: int64, device: idx.device);
         var x = wte.forward(idx) + wpe.forward(positions);                           // (B, T, C)
         if (Config.Dropout > 0) x = drop.forward(x);
-        foreach (var block in h) x = block.forward(x);
+        for (int i = 0; i < h.Count; i++) x = h[i].forward(x, cache, i);
+        cache?.Advance(T);
         return ln_f.forward(x);
     }
 

@@ -22,9 +22,12 @@ public sealed class GptBlock : Module<Tensor, Tensor>
     }
 
     /// <summary>(B, T, C) → (B, T, C).</summary>
-    public override Tensor forward(Tensor x)
+    public override Tensor forward(Tensor x) => forward(x, null, 0);
+
+    /// <summary>(B, T, C) → (B, T, C); attention reads and extends slot <paramref name="layer"/> of <paramref name="cache"/> when one is given.</summary>
+    public Tensor forward(Tensor x, KvCache? cache, int layer)
     {
-        x = x + attn.forward(ln_1.forward(x));
+        x = x + attn.forward(ln_1.forward(x), cache, layer);
         return x + mlp.forward(ln_2.forward(x));
     }
 }

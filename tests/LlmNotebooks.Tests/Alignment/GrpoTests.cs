@@ -1,4 +1,5 @@
 using LlmNotebooks.Alignment;
+using LlmNotebooks.Generation;
 using LlmNotebooks.Tensors;
 using LlmNotebooks.Tokenization;
 using LlmNotebooks.Transformer;
@@ -120,7 +121,7 @@ public class GrpoTests
     {
         using var policy = Untrained(3);
         using var reference = policy.Copy(frozen: true);
-        static double Reward(Completion c) => 0;
+        static IReadOnlyList<double> Reward(IReadOnlyList<Completion> cs) => new double[cs.Count];
         var options = new GrpoOptions { GroupSize = 2 };
         string? Missing(Action a) => Assert.Throws<ArgumentNullException>(a).ParamName;
         Assert.Equal("policy", Missing(() => new GrpoTrainer(null!, reference, Reward, Digits, Stop, Pad, options)));
@@ -198,7 +199,7 @@ public class GrpoTests
             kl = (k3.detach() * mask).sum().item<float>() / tokens;
             clipped = (((ratio.detach() - 1).abs() > eps).to(float32) * mask).sum().item<float>() / tokens;
         }
-        var lengths = completions.Select(c => c.Response.Count + (c.Finished ? 1 : 0)).ToArray();
+        var lengths = completions.Select(c => c.Response.Count).ToArray();   // as scored: the stop token included
         return new Replayed(completions, r.Average(), equalGroups / (double)Prompts.Count, completions.Count(c => c.Finished) / (double)completions.Count,
                             lengths.Average(), loss, kl, clipped);
     }
@@ -207,7 +208,8 @@ public class GrpoTests
         a.parameters().Zip(b.parameters()).Max(p => (p.First - p.Second).abs().max().item<float>());
 
     /// <summary>Prompt 0 always scores 1 (an all-equal group); the others score the sum of their digits, which varies.</summary>
-    static double Reward(Completion c) => c.PromptIndex == 0 ? 1 : c.Response.Sum() / 10.0 + (c.Finished ? 0.5 : 0);
+    static double Reward(Completion c) => c.PromptIndex == 0 ? 1 : c.Content.Sum() / 10.0 + (c.Finished ? 0.5 : 0);
+    static readonly RewardFunction Rewarded = Rewards.Each(Reward);
 
     [Fact]
     public void A_step_equals_the_same_step_written_out_and_logs_what_it_saw()
@@ -217,7 +219,7 @@ public class GrpoTests
         using var twin = policy.Copy();
         var options = new GrpoOptions { GroupSize = 4, MaxNewTokens = 4, InnerEpochs = 2, Beta = 0.5, ClipEpsilon = 0.02, LearningRate = 3e-2, GradClip = 0 };
         var seen = new List<Completion>();
-        using var grpo = new GrpoTrainer(policy, reference, c => { seen.Add(c); return Reward(c); }, Digits, Stop, Pad, options);
+        using var grpo = new GrpoTrainer(policy, reference, Rewards.Each(c => { seen.Add(c); return Reward(c); }), Digits, Stop, Pad, options);
         var start = policy.Copy();
         var record = grpo.Step(Prompts, 3);
         var expected = Replay(twin, reference, 3, options, Reward);
@@ -253,7 +255,7 @@ public class GrpoTests
     {
         using var policy = Untrained(32);
         using var reference = policy.Copy(frozen: true);
-        using var grpo = new GrpoTrainer(policy, reference, Reward, Digits, Stop, Pad,
+        using var grpo = new GrpoTrainer(policy, reference, Rewarded, Digits, Stop, Pad,
                                          new GrpoOptions { GroupSize = 4, MaxNewTokens = 4, InnerEpochs = 1, ClipEpsilon = 1e-3, LearningRate = 3e-2 });
         var record = grpo.Step(Prompts, 0);
         // the only epoch runs on the policy that sampled (ratio 1) and still equals the reference (k3 = 0);
@@ -273,7 +275,7 @@ public class GrpoTests
         var dropout = GptConfig.Tiny with { Dropout = 0.5 };
         using var policy = Untrained(33, dropout);
         using var reference = policy.Copy(frozen: true);
-        using var grpo = new GrpoTrainer(policy, reference, Reward, Digits, Stop, Pad,
+        using var grpo = new GrpoTrainer(policy, reference, Rewarded, Digits, Stop, Pad,
                                          new GrpoOptions { GroupSize = 4, MaxNewTokens = 4, InnerEpochs = 1, ClipEpsilon = 1e-3 });
         policy.eval();
         var record = grpo.Step(Prompts, 0);
@@ -293,12 +295,12 @@ public class GrpoTests
         using var start = policy.Copy();
         using var reference = policy.Copy(frozen: true);
         var options = new GrpoOptions { GroupSize = 4, MaxNewTokens = 4, LearningRate = 1e-2 };
-        using (var free = new GrpoTrainer(policy, reference, Reward, Digits, Stop, Pad, options with { GradClip = 0 }))
+        using (var free = new GrpoTrainer(policy, reference, Rewarded, Digits, Stop, Pad, options with { GradClip = 0 }))
             free.Step(Prompts, 0);
         Assert.True(MaxChange(policy, start) > 5e-3, $"without clipping the largest change is {MaxChange(policy, start)}");
 
         using var policy2 = start.Copy();
-        using (var tight = new GrpoTrainer(policy2, reference, Reward, Digits, Stop, Pad, options with { GradClip = 1e-12 }))
+        using (var tight = new GrpoTrainer(policy2, reference, Rewarded, Digits, Stop, Pad, options with { GradClip = 1e-12 }))
             tight.Step(Prompts, 0);
         Assert.True(MaxChange(policy2, start) < 1e-5, $"with GradClip 1e-12 the largest change is {MaxChange(policy2, start)}");
     }
@@ -308,7 +310,7 @@ public class GrpoTests
     {
         using var policy = Untrained(35);
         using var reference = policy.Copy(frozen: true);
-        using var grpo = new GrpoTrainer(policy, reference, Reward, Digits, Stop, Pad,
+        using var grpo = new GrpoTrainer(policy, reference, Rewarded, Digits, Stop, Pad,
                                          new GrpoOptions { GroupSize = 4, MaxNewTokens = 4, InnerEpochs = 3, LearningRate = 10, GradClip = 0 });
         var e = Assert.Throws<InvalidOperationException>(() => grpo.Step(Prompts, 0));
         Assert.StartsWith("GRPO step 0 gave a non-finite loss (", e.Message);
@@ -320,8 +322,25 @@ public class GrpoTests
     {
         using var policy = Untrained(36);
         using var reference = policy.Copy(frozen: true);
-        using var grpo = new GrpoTrainer(policy, reference, _ => double.NaN, Digits, Stop, Pad, new GrpoOptions { GroupSize = 2, MaxNewTokens = 3 });
+        using var grpo = new GrpoTrainer(policy, reference, Rewards.Each(_ => double.NaN), Digits, Stop, Pad, new GrpoOptions { GroupSize = 2, MaxNewTokens = 3 });
         var e = Assert.Throws<InvalidOperationException>(() => grpo.Step([Digits.Encode("12")], 0));
         Assert.EndsWith("A reward must be a finite number: check the reward function on this input.", e.Message);
+        using var infinite = new GrpoTrainer(policy, reference, Rewards.Each(_ => double.PositiveInfinity), Digits, Stop, Pad, new GrpoOptions { GroupSize = 2, MaxNewTokens = 3 });
+        Assert.Contains("returned +∞ for prompt «12»", Assert.Throws<InvalidOperationException>(() => infinite.Step([Digits.Encode("12")], 0)).Message);
+        using var miscounted = new GrpoTrainer(policy, reference, cs => new double[cs.Count - 1], Digits, Stop, Pad, new GrpoOptions { GroupSize = 2, MaxNewTokens = 3 });
+        Assert.Equal("The reward function returned 1 rewards for 2 completions: it must return one per completion, in order.",
+                     Assert.Throws<InvalidOperationException>(() => miscounted.Step([Digits.Encode("12")], 0)).Message);
+    }
+
+    [Fact]
+    public void The_reward_function_sees_the_whole_batch_at_once()
+    {
+        using var policy = Untrained(37);
+        using var reference = policy.Copy(frozen: true);
+        var calls = new List<int>();
+        using var grpo = new GrpoTrainer(policy, reference, cs => { calls.Add(cs.Count); return new double[cs.Count]; }, Digits, Stop, Pad,
+                                         new GrpoOptions { GroupSize = 4, MaxNewTokens = 3 });
+        grpo.Step([Digits.Encode("12"), Digits.Encode("3"), Digits.Encode("45")], 0);
+        Assert.Equal([12], calls);                                                     // one call for 3 prompts × 4 samples
     }
 }

@@ -87,7 +87,7 @@ public class PolicyCoreTests
             var c = rollouts.Completions[k];
             Assert.Equal(k / 2, c.PromptIndex);
             var reference = Sampler.Generate(model, prompts[k / 2], Math.Min(4, 8 - prompts[k / 2].Count), SamplingOptions.Greedy, stopToken: 10);
-            Assert.Equal(reference, c.Response);
+            Assert.Equal(reference, c.Content);
         }
     }
 
@@ -103,8 +103,9 @@ public class PolicyCoreTests
         Assert.NotEqual(a.Completions.Select(x => string.Join(',', x.Response)), c.Completions.Select(x => string.Join(',', x.Response)));
         foreach (var (comp, i) in a.Completions.Select((x, i) => (x, i)))
         {
-            Assert.DoesNotContain(2, comp.Response);                                      // the stop token is not part of the text
-            Assert.Equal(comp.Response.Count + (comp.Finished ? 1 : 0), a.Batch.ResponseLengths[i]);
+            Assert.DoesNotContain(2, comp.Content);                                       // the stop token is not part of the text
+            Assert.Equal(comp.Finished, comp.Response.Count > 0 && comp.Response[^1] == 2);   // but it is part of the response as scored
+            Assert.Equal(comp.Response.Count, a.Batch.ResponseLengths[i]);
             if (!comp.Finished) Assert.True(comp.Response.Count == 5 || comp.Prompt.Count + comp.Response.Count == 8);
         }
         using (no_grad())
@@ -194,7 +195,7 @@ public class PolicyCoreTests
     {
         using var policy = Untrained();
         using var reference = policy.Copy(frozen: true);
-        using var grpo = new GrpoTrainer(policy, reference, c => c.Response.Count > 100 ? 0 : double.NaN, Digits, 10, 0, new GrpoOptions { GroupSize = 2, MaxNewTokens = 3 });
+        using var grpo = new GrpoTrainer(policy, reference, Rewards.Each(c => c.Response.Count > 100 ? 0 : double.NaN), Digits, 10, 0, new GrpoOptions { GroupSize = 2, MaxNewTokens = 3 });
         var e = Assert.Throws<InvalidOperationException>(() => grpo.Step([Digits.Encode("12")], 0));
         Assert.True(e.Message.Contains("returned NaN for prompt «12» and completion «"), e.Message);
     }
@@ -206,8 +207,8 @@ public class PolicyCoreTests
         using var policy = Untrained(21);
         using var reference = policy.Copy(frozen: true);
         var before = reference.parameters().Select(p => p.clone()).ToList();
-        double Reward(Completion c) => c.Response.Count == 0 ? 0 : c.Response.Count(t => t == 7) / (double)c.Response.Count;
-        using var grpo = new GrpoTrainer(policy, reference, Reward, Digits, stopToken: 10, padToken: 0,
+        double Reward(Completion c) => c.Content.Count == 0 ? 0 : c.Content.Count(t => t == 7) / (double)c.Content.Count;
+        using var grpo = new GrpoTrainer(policy, reference, Rewards.Each(Reward), Digits, stopToken: 10, padToken: 0,
                                          new GrpoOptions { GroupSize = 8, MaxNewTokens = 4, LearningRate = 3e-3, InnerEpochs = 2, Beta = 0.01 });
         var prompts = new[] { L(1, 2), L(3, 4), L(5, 6), L(8, 9) };
         for (int s = 0; s < 25; s++) grpo.Step(prompts, s);

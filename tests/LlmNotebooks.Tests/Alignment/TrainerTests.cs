@@ -1,4 +1,5 @@
 using LlmNotebooks.Alignment;
+using LlmNotebooks.Generation;
 using LlmNotebooks.Tokenization;
 using LlmNotebooks.Transformer;
 using static TorchSharp.torch;
@@ -21,7 +22,8 @@ public class TrainerTests
     }
 
     /// <summary>The fraction of the response's tokens that are 'a' (id 2).</summary>
-    static double FractionOfA(Completion c) => c.Response.Count == 0 ? 0 : c.Response.Count(t => t == 2) / (double)c.Response.Count;
+    static double FractionOfA(Completion c) => c.Content.Count == 0 ? 0 : c.Content.Count(t => t == 2) / (double)c.Content.Count;
+    static readonly RewardFunction FractionOfAEach = Rewards.Each(FractionOfA);
 
     [Fact]
     public void Ppo_raises_a_simple_reward_and_logs_each_step()
@@ -30,7 +32,7 @@ public class TrainerTests
         using var reference = policy.Copy(frozen: true);
         manual_seed(2);
         using var critic = new ValueModel(new Gpt(Small));
-        using var ppo = new PpoTrainer(policy, reference, critic, FractionOfA, Chars, Stop, Pad,
+        using var ppo = new PpoTrainer(policy, reference, critic, FractionOfAEach, Chars, Stop, Pad,
                                        new PpoOptions { SamplesPerPrompt = 8, LearningRate = 1e-2, ValueLearningRate = 1e-2, MaxNewTokens = 4, Epochs = 2, Beta = 0.01 });
         for (int s = 0; s < 10; s++) ppo.Step(Prompts, s);
         Assert.Equal(10, ppo.History.Count);
@@ -48,7 +50,7 @@ public class TrainerTests
         using var policy = Fresh();
         manual_seed(2);
         using var critic = new ValueModel(new Gpt(Small));
-        Assert.Contains("separate frozen copy", Assert.Throws<ArgumentException>(() => new PpoTrainer(policy, policy, critic, FractionOfA, Chars, Stop, Pad, new PpoOptions())).Message);
+        Assert.Contains("separate frozen copy", Assert.Throws<ArgumentException>(() => new PpoTrainer(policy, policy, critic, FractionOfAEach, Chars, Stop, Pad, new PpoOptions())).Message);
     }
 
     [Fact]
@@ -58,9 +60,9 @@ public class TrainerTests
         using var reference = policy.Copy(frozen: true);
         manual_seed(2);
         using var critic = new ValueModel(new Gpt(Small));
-        using var ppo = new PpoTrainer(policy, reference, critic, _ => double.NaN, Chars, Stop, Pad, new PpoOptions { MaxNewTokens = 3 });
+        using var ppo = new PpoTrainer(policy, reference, critic, Rewards.Each(_ => double.NaN), Chars, Stop, Pad, new PpoOptions { MaxNewTokens = 3 });
         var e = Assert.Throws<InvalidOperationException>(() => ppo.Step(Prompts, 0));
-        Assert.Contains("returned NaN for prompt \"ab\" and completion \"", e.Message);
+        Assert.Contains("returned NaN for prompt «ab» and completion «", e.Message);
     }
 
     [Fact]

@@ -25,7 +25,8 @@ public class SamplerErrorTests
     public void Logits_that_are_not_one_finite_vector_are_refused()
     {
         using var scope = NewDisposeScope();
-        Assert.Contains("shape (V)", Assert.Throws<ArgumentException>(() => Sampler.Filter(zeros(2, 3), new SamplingOptions())).Message);
+        Assert.Contains("shape (V)", Assert.Throws<ArgumentException>(() => Sampler.Filter(zeros(2, 3, 1), new SamplingOptions())).Message);
+        Assert.Contains("shape (V)", Assert.Throws<ArgumentException>(() => Sampler.Filter(zeros(2, 0), new SamplingOptions())).Message);
         Assert.Contains("shape (V)", Assert.Throws<ArgumentException>(() => Sampler.Filter(zeros(0), new SamplingOptions())).Message);
         Assert.Contains("shape (V)", Assert.Throws<ArgumentException>(() => Sampler.Filter(tensor(1.0), SamplingOptions.Greedy)).Message);
         Assert.Contains("NaN", Assert.Throws<ArgumentException>(() => Sampler.Filter(tensor(new[] { 1.0, double.NaN }), new SamplingOptions())).Message);

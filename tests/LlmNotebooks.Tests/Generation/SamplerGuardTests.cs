@@ -61,9 +61,11 @@ public class SamplerGuardTests
     public void Filter_names_the_shape_it_got()
     {
         using var scope = NewDisposeScope();
-        Assert.Equal("Filter takes the scores of one position, a vector of shape (V), got (2, 3). For a batch, filter each row: " +
-                     "Filter(logits[i], options); for a sequence, take the last position: logits[-1]. (Parameter 'logits')",
-            Assert.Throws<ArgumentException>(() => Sampler.Filter(zeros(2, 3), new SamplingOptions())).Message);
+        Assert.Equal("Filter takes the scores of one position, shape (V), or of one position per sequence, (B, V); got (2, 3, 4). " +
+                     "For a sequence's scores (B, T, V), take the last position: logits[.., -1]. (Parameter 'logits')",
+            Assert.Throws<ArgumentException>(() => Sampler.Filter(zeros(2, 3, 4), new SamplingOptions())).Message);
+        Assert.Equal("NextToken takes one row of scores per sequence, (B, V); got (3). (Parameter 'logits')",
+            Assert.Throws<ArgumentException>(() => Sampler.NextToken(zeros(3), new SamplingOptions())).Message);
         Assert.Equal("The logits hold NaN or ±∞, so no token can be chosen: the model's weights or its input are broken. (Parameter 'logits')",
             Assert.Throws<ArgumentException>(() => Sampler.Filter(tensor(new[] { 1.0, double.PositiveInfinity }), SamplingOptions.Greedy)).Message);
         Assert.StartsWith("Temperature 1E-320 is so small that logits / temperature overflow (the largest |logit| is 3)",

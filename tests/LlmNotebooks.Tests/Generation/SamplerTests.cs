@@ -57,4 +57,29 @@ public class SamplerTests
         Assert.Equal(probs.argmax().item<long>(), greedy[0]);
         Assert.Throws<ArgumentException>(() => Sampler.NextTokenProbabilities(model, []));
     }
+
+    [Fact]
+    public void A_batch_of_rows_is_filtered_row_by_row_and_NextToken_draws_one_token_per_row()
+    {
+        var rows = tensor(new[] { Math.Log(0.5), Math.Log(0.3), Math.Log(0.15), Math.Log(0.05),
+                                  Math.Log(0.05), Math.Log(0.15), Math.Log(0.3), Math.Log(0.5) }, dtype: float64).reshape(2, 4);
+        foreach (var options in new[] { SamplingOptions.Greedy, new SamplingOptions(0.7), new SamplingOptions(1, TopK: 2), new SamplingOptions(1.3, TopP: 0.75) })
+        {
+            using var batch = Sampler.Filter(rows, options);
+            for (int r = 0; r < 2; r++)
+            {
+                using var one = Sampler.Filter(rows[r], options);
+                Assert.Equal(one.data<double>().ToArray(), batch[r].data<double>().ToArray());      // bit for bit
+            }
+        }
+        using var greedy = Sampler.NextToken(rows, SamplingOptions.Greedy);
+        Assert.Equal(new long[] { 0, 3 }, greedy.data<long>().ToArray());
+        // Top-k 1 is greedy at any temperature; a seeded generator repeats its draws.
+        using var top1 = Sampler.NextToken(rows, new SamplingOptions(5, TopK: 1), new Generator(3));
+        Assert.Equal(new long[] { 0, 3 }, top1.data<long>().ToArray());
+        long[] Draw(ulong seed) { using var g = new Generator(seed); using var t = Sampler.NextToken(rows.repeat(50, 1), new SamplingOptions(1), g); return t.data<long>().ToArray(); }
+        Assert.Equal(Draw(7), Draw(7));
+        Assert.NotEqual(Draw(7), Draw(8));
+        Assert.Equal(4, Draw(7).Distinct().Count());                                  // at temperature 1 every token is drawn sometimes
+    }
 }
