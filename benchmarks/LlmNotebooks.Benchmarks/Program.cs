@@ -7,11 +7,12 @@ using LlmNotebooks.Benchmarks;
 using LlmNotebooks.Platform;
 using LlmNotebooks.Transformer;
 
-// dotnet run --project benchmarks/LlmNotebooks.Benchmarks [-- gpt|bpe|nf4|finetune-memory]
+// dotnet run --project benchmarks/LlmNotebooks.Benchmarks [-- gpt|bpe|nf4|finetune-memory|kvcache]
 // Runs in-process (no second build of TorchSharp's native libraries), then writes the reports in benchmarks/results/:
 // gpt-train-step.md (a GPT training step against the matmul peak), bpe-training.md (BPE training vs the baselines) and
 // nf4.md (4-bit quantization: errors of NF4, INT4 and FP4, bits per parameter, stored sizes) and the measured peak
-// memory of chapter 5's fine-tuning schemes, one process each, into fine-tuning-schemes.md.
+// memory of chapter 5's fine-tuning schemes, one process each, into fine-tuning-schemes.md; kvcache (not part of "all": it
+// takes minutes) writes kv-cache.md, tokens per second of generation with and without the key/value cache.
 AssemblyUnifier.Install();
 TorchNativeLoader.EnsureLoadable();
 string which = args.FirstOrDefault() ?? "all";
@@ -23,6 +24,20 @@ if (which is "gpt" or "all") RunGpt();
 if (which is "bpe" or "all") RunBpe();
 if (which is "nf4" or "all") RunNf4();
 if (which is "finetune-memory" or "all") RunFineTuningMemory();
+if (which == "kvcache") RunKvCache();
+
+void RunKvCache()
+{
+    var results = new List<KvCacheSpeed.Result>();
+    foreach (var c in KvCacheSpeed.CourseModelCases(LlmNotebooks.Recipe.CourseModel.Config).Append(KvCacheSpeed.Gpt2SmallShape))
+    {
+        Console.WriteLine($"measuring {c.Name}, batch {c.Batch} …");
+        results.Add(KvCacheSpeed.Measure(c));
+    }
+    string report = KvCacheSpeed.Report(results, GitCommit());
+    AtomicFile.WriteText(Path.Combine(resultsDir, "kv-cache.md"), report);
+    Console.WriteLine(report);
+}
 
 void RunFineTuningMemory()
 {
