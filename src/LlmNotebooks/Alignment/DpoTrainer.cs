@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using LlmNotebooks.Training;
 using LlmNotebooks.Transformer;
 using TorchSharp;
 using TorchSharp.Modules;

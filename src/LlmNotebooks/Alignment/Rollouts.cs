@@ -1,4 +1,5 @@
 using LlmNotebooks.Tensors;
+using LlmNotebooks.Training;
 using LlmNotebooks.Transformer;
 using TorchSharp;
 using static TorchSharp.torch;

@@ -1,7 +1,6 @@
 using System.Diagnostics;
 using System.Globalization;
 using System.Text.Json;
-using LlmNotebooks.Notebook;
 using LlmNotebooks.Tensors;
 using LlmNotebooks.Transformer;
 using TorchSharp;
@@ -43,6 +42,16 @@ public sealed class Trainer : IDisposable
     (string Path, int Steps)? _lastCheckpoint;                          // the last good state on disk, named when a run diverges
     int _firstStep = -1;
     readonly List<IStepSeeded> _stepSeeded;                               // modules that draw random numbers of their own                                                  // the first step this trainer ran (its model's state came from outside)
+
+    /// <summary>
+    /// How every trainer shows a run's progress: (title, total steps, steps already done) → the progress it reports to.
+    /// By default a <see cref="LoopProgress"/>, which prints a plain line every few seconds and a final line (a console
+    /// program, a test, a CI log). The notebook layer's <c>Course.Setup</c> replaces it with <c>LiveProgress</c>, which
+    /// shows the same line in one display updated in place inside a notebook (and prints the same lines elsewhere).
+    /// This hook lets the Trainer report upwards without depending on the notebook layer.
+    /// </summary>
+    public static Func<string, int, int, LoopProgress> StartProgress { get; set; } =
+        (title, steps, done) => new LoopProgress(title, steps, done);
 
     /// <summary>The model being trained (a <see cref="Gpt"/> for pretraining; any module for a task of your own).</summary>
     public nn.Module Model { get; }
@@ -116,7 +125,7 @@ public sealed class Trainer : IDisposable
     {
         int end = Math.Min(Options.Steps, stopAfter ?? Options.Steps);
         if (CompletedSteps >= end) return History;
-        using var progress = LiveProgress.Start(Options.Title, Options.Steps, firstStep: CompletedSteps);
+        using var progress = StartProgress(Options.Title, Options.Steps, CompletedSteps);
         Model.train();
         if (_firstStep < 0) _firstStep = CompletedSteps;
         for (int step = CompletedSteps; step < end; step++)
