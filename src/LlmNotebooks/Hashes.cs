@@ -38,6 +38,27 @@ static class Hashes
     /// <summary>SplitMix64's step: the golden-ratio increment of its state.</summary>
     public const ulong SplitMix64Increment = 0x9E3779B97F4A7C15UL;
 
+    /// <summary>
+    /// The seed of one stream of random numbers of a run: <paramref name="stream"/> names what draws (the batches, a
+    /// step's dropout masks, a layer's adapter, …) and <paramref name="index"/> which one of it (the step, the layer).
+    /// Built from SplitMix64 (a generator whose k-th output from state s is <see cref="SplitMix64"/>(s + k·γ), γ =
+    /// <see cref="SplitMix64Increment"/>): the run's seed is mixed into a state, the stream's seed is output
+    /// stream + 1 of a generator started there, and the result is output index + 1 of a generator started at the
+    /// stream's seed. So the same three numbers give the same seed on every machine; changing any one of them always
+    /// changes the result (each step is a bijection); and nearby inputs give unrelated outputs (every input bit reaches
+    /// every output bit). A hand-made <c>seed · prime + step</c> has neither: (seed, step + prime) and (seed + 1, step)
+    /// give the same number, and neighbouring steps neighbouring seeds.
+    /// </summary>
+    public static long StreamSeed(long seed, long stream, long index)
+    {
+        unchecked
+        {
+            ulong state = SplitMix64((ulong)seed);
+            ulong streamSeed = SplitMix64(state + ((ulong)stream + 1) * SplitMix64Increment);
+            return (long)SplitMix64(streamSeed + ((ulong)index + 1) * SplitMix64Increment);
+        }
+    }
+
     /// <summary>SHA-256 of <paramref name="bytes"/> as 64 lower-case hex digits.</summary>
     public static string Sha256Hex(ReadOnlySpan<byte> bytes) => Convert.ToHexStringLower(SHA256.HashData(bytes));
 

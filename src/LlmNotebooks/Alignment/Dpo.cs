@@ -1,3 +1,4 @@
+using LlmNotebooks.Training;
 using TorchSharp;
 using static TorchSharp.torch;
 

@@ -9,8 +9,11 @@ public sealed record DpoOptions
     public int BatchSize { get; init; } = 32;
     /// <summary>AdamW's learning rate.</summary>
     public double LearningRate { get; init; } = 1e-4;
-    /// <summary>Seed of the order in which pairs are read.</summary>
-    public int Seed { get; init; }
+    /// <summary>
+    /// Seed of the order in which pairs are read (its low 32 bits seed a System.Random). 0 by default, not
+    /// <see cref="Defaults.Seed"/>: chapter 6's DPO run relies on this default.
+    /// </summary>
+    public long Seed { get; init; }
 
     /// <summary>Throws on a setting that cannot work, saying which and why.</summary>
     public void Validate()

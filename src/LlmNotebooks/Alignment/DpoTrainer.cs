@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using LlmNotebooks.Training;
 using LlmNotebooks.Transformer;
 using TorchSharp;
 using TorchSharp.Modules;
@@ -40,7 +41,7 @@ public sealed class DpoTrainer : IDisposable
         _pad = padToken;
         Options = options;
         _optimizer = optim.AdamW(policy.parameters().Where(p => p.requires_grad), lr: options.LearningRate, weight_decay: 0.0);
-        _random = new Random(options.Seed);
+        _random = new Random(unchecked((int)options.Seed));
         _order = Shuffled();
     }
 

@@ -3,6 +3,7 @@ using System.Globalization;
 using LlmNotebooks.Generation;
 using LlmNotebooks.Tensors;
 using LlmNotebooks.Tokenization;
+using LlmNotebooks.Training;
 using LlmNotebooks.Transformer;
 using TorchSharp;
 using TorchSharp.Modules;
@@ -123,7 +124,7 @@ public sealed record GrpoOptions
     public int MaxNewTokens { get; init; } = 32;
     /// <summary>Sampling temperature of the rollouts (must be positive: a greedy group would hold G copies of one answer).</summary>
     public double Temperature { get; init; } = 1.0;
-    public long Seed { get; init; } = Notebook.Course.DefaultSeed;
+    public long Seed { get; init; } = Defaults.Seed;
 
     public void Validate()
     {

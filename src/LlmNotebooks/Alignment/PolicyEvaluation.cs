@@ -1,4 +1,5 @@
 using LlmNotebooks.Tokenization;
+using LlmNotebooks.Training;
 using LlmNotebooks.Transformer;
 using TorchSharp;
 using static TorchSharp.torch;

@@ -23,7 +23,10 @@ public sealed record PpoOptions
     public double ValueLearningRate { get; init; } = 1e-3;
     /// <summary>The longest response sampled.</summary>
     public int MaxNewTokens { get; init; } = 32;
-    /// <summary>Base seed of the rollouts (step s samples with a seed derived from it and s).</summary>
+    /// <summary>
+    /// Base seed of the rollouts (step s samples with a seed derived from it and s). 0 by default, not
+    /// <see cref="Defaults.Seed"/>: chapter 6's PPO run relies on this default.
+    /// </summary>
     public long Seed { get; init; }
 
     /// <summary>Throws on a setting that cannot work, saying which and why.</summary>

@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using LlmNotebooks.Generation;
 using LlmNotebooks.Tokenization;
+using LlmNotebooks.Training;
 using LlmNotebooks.Transformer;
 using TorchSharp;
 using TorchSharp.Modules;

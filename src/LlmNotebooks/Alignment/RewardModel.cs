@@ -1,3 +1,4 @@
+using LlmNotebooks.Training;
 using LlmNotebooks.Transformer;
 using TorchSharp;
 using TorchSharp.Modules;
@@ -116,7 +117,7 @@ public sealed class RewardModel : Module<Tensor, Tensor, Tensor>
     /// pair accuracy. Calling it again continues training (a new optimizer: the feedback loop's extra round).
     /// </summary>
     public IReadOnlyList<(int Step, double Loss, double Accuracy)> Fit(IReadOnlyList<PairTokens> pairs, int padToken, int steps, int batchSize = 32,
-                                                                       double learningRate = 3e-4, int seed = 0)
+                                                                       double learningRate = 3e-4, long seed = Defaults.Seed)
     {
         ArgumentNullException.ThrowIfNull(pairs);
         if (pairs.Count == 0) throw new ArgumentException("A reward model needs at least one preference pair to learn from.", nameof(pairs));
@@ -126,7 +127,7 @@ public sealed class RewardModel : Module<Tensor, Tensor, Tensor>
         RequireFits(pairs.Select(p => p.Prompt).Concat(pairs.Select(p => p.Prompt)).ToList(), pairs.Select(p => p.Chosen).Concat(pairs.Select(p => p.Rejected)).ToList());
         var trainable = parameters().Where(p => p.requires_grad).ToList();
         using var optimizer = optim.AdamW(trainable, lr: learningRate, weight_decay: 0.0);
-        var random = new Random(seed);
+        var random = new Random(unchecked((int)seed));
         var order = Enumerable.Range(0, pairs.Count).OrderBy(_ => random.Next()).ToArray();
         int cursor = 0;
         var history = new List<(int, double, double)>(steps);

@@ -1,5 +1,6 @@
 using LlmNotebooks.Generation;
 using LlmNotebooks.Tensors;
+using LlmNotebooks.Training;
 using LlmNotebooks.Transformer;
 using TorchSharp;
 using static TorchSharp.torch;

@@ -1,3 +1,4 @@
+using LlmNotebooks.Training;
 using LlmNotebooks.Transformer;
 using TorchSharp;
 using TorchSharp.Modules;

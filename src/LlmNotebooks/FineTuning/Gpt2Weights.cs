@@ -1,8 +1,8 @@
 using System.Text.RegularExpressions;
 using LlmNotebooks.Generation;
-using LlmNotebooks.Recipe;
 using LlmNotebooks.Serialization;
 using LlmNotebooks.Data;
+using LlmNotebooks.Platform;
 using LlmNotebooks.Tensors;
 using LlmNotebooks.Training;
 using LlmNotebooks.Transformer;
@@ -42,7 +42,7 @@ public static class Gpt2Weights
     {
         get
         {
-            try { return Path.Combine(Path.GetDirectoryName(CourseModel.Folder)!, "gpt2", FileName); }
+            try { return Path.Combine(Checkout.Root, "artifacts", "models", "gpt2", FileName); }
             catch (DirectoryNotFoundException) { return null; }
         }
     }

@@ -1,4 +1,3 @@
-using LlmNotebooks.Recipe;
 using LlmNotebooks.Tokenization;
 using LlmNotebooks.Transformer;
 using TorchSharp;

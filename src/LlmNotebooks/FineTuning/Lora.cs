@@ -40,8 +40,8 @@ public sealed record LoraConfig
     /// r·(d_in + 3d)).
     /// </summary>
     public string? FusedQkvSlices { get; init; }
-    /// <summary>Seeds A's initialisation and the dropout masks (each adapted layer gets its own stream).</summary>
-    public ulong Seed { get; init; }
+    /// <summary>Seeds A's initialisation and the dropout masks (each adapted layer gets its own stream); the course seed by default.</summary>
+    public long Seed { get; init; } = Defaults.Seed;
 
     /// <summary>Throws with a clear message when a value is out of range (the layer sizes are checked by <see cref="Lora.Apply"/>).</summary>
     public void Validate()
@@ -109,7 +109,7 @@ public static class Lora
             {
                 var (name, layer) = targets[i];
                 var slices = Slices(name, layer, config.FusedQkvSlices);
-                made.Add((name, new LoraLinear(layer, config.Rank, config.Alpha, config.Dropout, slices, config.Seed + (ulong)i * 0x1000193UL, name: "lora")));
+                made.Add((name, new LoraLinear(layer, config.Rank, config.Alpha, config.Dropout, slices, unchecked((ulong)config.Seed + (ulong)i * 0x1000193UL), name: "lora")));
             }
         }
         catch (ArgumentException e)

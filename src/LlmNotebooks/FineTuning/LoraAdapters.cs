@@ -240,7 +240,7 @@ public sealed class LoraAdapters
             var config = new LoraConfig
             {
                 Rank = (int)Num("r"), Alpha = Num("lora_alpha"), Dropout = Num("lora_dropout"), TargetModules = List("target_modules"),
-                FusedQkvSlices = Str("fused_qkv_slices") is { Length: > 0 } s ? s : null, Seed = ulong.Parse(Str("seed"), CultureInfo.InvariantCulture),
+                FusedQkvSlices = Str("fused_qkv_slices") is { Length: > 0 } s ? s : null, Seed = ParseSeed(Str("seed")),
             };
             try { config.Validate(); }
             catch (ArgumentException e) { throw new InvalidDataException($"{path}: {e.Message}", e); }
@@ -251,4 +251,8 @@ public sealed class LoraAdapters
             throw new InvalidDataException($"{path} is not a readable adapter config ({e.Message}). Save the adapters again with adapters.Save(folder).", e);
         }
     }
+
+    /// <summary>The seed as written: a long, or (files written while the seed was a ulong) a ulong with the same 64 bits.</summary>
+    static long ParseSeed(string text) =>
+        long.TryParse(text, NumberStyles.Integer, CultureInfo.InvariantCulture, out long seed) ? seed : unchecked((long)ulong.Parse(text, CultureInfo.InvariantCulture));
 }

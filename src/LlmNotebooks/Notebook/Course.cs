@@ -5,6 +5,7 @@ using Microsoft.Data.Analysis;
 using Microsoft.DotNet.Interactive;
 using Microsoft.DotNet.Interactive.Formatting;
 using LlmNotebooks.Charts;
+using LlmNotebooks.Training;
 using Microsoft.AspNetCore.Html;
 using Plotly.NET;
 using TorchSharp;
@@ -21,8 +22,8 @@ namespace LlmNotebooks.Notebook;
 /// </summary>
 public static class Course
 {
-    /// <summary>The seed every notebook starts from.</summary>
-    public const int DefaultSeed = 1234;
+    /// <summary>The seed every notebook starts from: <see cref="Defaults.Seed"/>, as an int (what <see cref="Random"/> takes).</summary>
+    public const int DefaultSeed = (int)Defaults.Seed;
 
     /// <summary>The course's .NET random number generator, reseeded by <see cref="Seed"/> (use it instead of new Random()).</summary>
     public static Random Random { get; private set; } = new(DefaultSeed);
@@ -35,7 +36,8 @@ public static class Course
     /// purpose: TorchSharp's native library is made loadable (<see cref="TorchNativeLoader.EnsureLoadable"/>),
     /// FSharp.Core and TorchSharp are unified (<see cref="AssemblyUnifier"/>), the culture of every thread becomes the
     /// invariant culture (so numbers print as 3.14 everywhere), formatters for tensors, DataFrames and charts are
-    /// registered with the notebook, and torch's and <see cref="Random"/>'s generators are seeded.
+    /// registered with the notebook, every <see cref="Trainer"/> shows its progress as a <see cref="LiveProgress"/>
+    /// (<see cref="Trainer.StartProgress"/>), and torch's and <see cref="Random"/>'s generators are seeded.
     /// </summary>
     /// <param name="seed">The seed of every random generator (see <see cref="Seed"/>).</param>
     /// <param name="offlineCharts">
@@ -50,6 +52,7 @@ public static class Course
         CultureInfo.DefaultThreadCurrentCulture = CultureInfo.InvariantCulture;
         CultureInfo.CurrentCulture = CultureInfo.InvariantCulture;
         RegisterFormatters();
+        Trainer.StartProgress = (title, steps, done) => LiveProgress.Start(title, steps, firstStep: done);
         if (offlineCharts && InNotebook) DeliverPlotlyJs();
         Seed(seed);
         string? stale = StaleBuildWarning();

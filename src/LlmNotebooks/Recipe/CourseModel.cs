@@ -2,7 +2,6 @@ using System.Globalization;
 using System.Text;
 using LlmNotebooks.Data;
 using LlmNotebooks.Data.Cleaning;
-using LlmNotebooks.Notebook;
 using LlmNotebooks.Platform;
 using LlmNotebooks.Tensors;
 using LlmNotebooks.Tokenization;
@@ -30,8 +29,8 @@ public static class CourseModel
     public const string EndOfText = "<|endoftext|>";
     /// <summary>1,791 merges + 256 bytes + the end-of-text token.</summary>
     public const int VocabSize = 2048;
-    /// <summary>The course seed (<see cref="Course.DefaultSeed"/>), from which the model is initialised and trained.</summary>
-    public const int Seed = Course.DefaultSeed;
+    /// <summary>The course seed (<see cref="Defaults.Seed"/>), from which the model is initialised and trained.</summary>
+    public const int Seed = (int)Defaults.Seed;
     /// <summary>Bump when the recipe changes; saved models from another version are retrained.</summary>
     public const int RecipeVersion = 1;
     /// <summary>The tokenizer trains on this many UTF-8 bytes from the start of the training text.</summary>

@@ -1,7 +1,6 @@
 using LlmNotebooks.Tensors;
 using TorchSharp;
 using System.Text.Json;
-using LlmNotebooks.Training;
 using LlmNotebooks.Transformer;
 using static TorchSharp.torch;
 
@@ -31,7 +30,7 @@ public static class Checkpoint
         SafetensorsFile.Write(path, model.state_dict(), all);
     }
 
-    /// <summary>The <see cref="GptConfig"/> stored in a checkpoint written by <see cref="Save(Gpt, string, IReadOnlyDictionary{string, string}?)"/> or by a <see cref="Trainer"/>.</summary>
+    /// <summary>The <see cref="GptConfig"/> stored in a checkpoint written by <see cref="Save(Gpt, string, IReadOnlyDictionary{string, string}?)"/> or by a trainer (<c>Training.Trainer</c>).</summary>
     public static GptConfig ReadGptConfig(string path)
     {
         var metadata = SafetensorsFile.ReadMetadata(path);

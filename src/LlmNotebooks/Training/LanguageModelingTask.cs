@@ -1,3 +1,4 @@
+using LlmNotebooks.Tensors;
 using LlmNotebooks.Transformer;
 using TorchSharp;
 using static TorchSharp.torch;
@@ -7,7 +8,8 @@ namespace LlmNotebooks.Training;
 /// <summary>
 /// Next-token prediction on a token stream (pretraining, or continued pretraining on a new domain): every position of
 /// every window predicts the token after it, and every prediction is scored. The model is a <see cref="Gpt"/>, or any
-/// module that maps token ids (B, T) to logits (B, T, V).
+/// module that maps token ids (B, T) to logits (B, T, V). <see cref="Loss"/> and <see cref="EvaluateLoss"/> are the same
+/// loss for a <see cref="Gpt"/> by hand: a batch's mean cross-entropy, and the mean over fixed validation batches.
 /// </summary>
 public sealed class LanguageModelingTask(TokenBatches train, TokenBatches? validation = null) : ITrainingTask
 {
@@ -58,5 +60,42 @@ public sealed class LanguageModelingTask(TokenBatches train, TokenBatches? valid
         var logits = ((nn.Module<Tensor, Tensor>)model).forward(x);
         var sum = nn.functional.cross_entropy(logits.reshape(-1, logits.shape[^1]), y.reshape(-1), reduction: nn.Reduction.Sum);
         return new LossSum(sum, y.numel());
+    }
+
+    /// <summary>
+    /// Mean cross-entropy (nats per token) of the model's next-token predictions: input (B, T), targets (B, T), every
+    /// target an id in [0, VocabSize) (checked: a −100 would be silently skipped as cross-entropy's ignore index).
+    /// </summary>
+    public static Tensor Loss(Gpt model, Tensor input, Tensor target)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        ArgumentNullException.ThrowIfNull(input);
+        ShapeGuard.Require(target, "target", "the input's (B, T)", input.shape);
+        ShapeGuard.RequireTokenIds(target, "target", model.Config.VocabSize, model.Config.BlockSize, "the context window (BlockSize)");
+        return CrossEntropy(model, input, target);
+    }
+
+    /// <summary><see cref="Loss"/> on targets already known to be in the vocabulary (the trainer checks its data once).</summary>
+    static Tensor CrossEntropy(Gpt model, Tensor input, Tensor target)
+    {
+        var logits = model.forward(input);
+        return nn.functional.cross_entropy(logits.reshape(-1, logits.shape[^1]), target.reshape(-1));
+    }
+
+    /// <summary>Mean loss of <paramref name="model"/> over <paramref name="batches"/> fixed batches of <paramref name="data"/> (eval mode, no gradients).</summary>
+    public static double EvaluateLoss(Gpt model, TokenBatches data, int batchSize = 16, int batches = 8)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        ArgumentNullException.ThrowIfNull(data);
+        data.RequireVocabulary(model.Config.VocabSize);
+        using var eval = model.EvalScope();
+        double sum = 0;
+        for (int i = 0; i < batches; i++)
+        {
+            using var scope = NewDisposeScope();
+            var (x, y) = data.Evenly(batchSize, i, batches);
+            sum += CrossEntropy(model, x, y).item<float>();
+        }
+        return sum / batches;
     }
 }

@@ -96,8 +96,8 @@ public sealed class ResponseTask : ITrainingTask
 
     LossSum Score(Gpt model, IReadOnlyList<(IReadOnlyList<int> Prompt, IReadOnlyList<int> Response)> pairs)
     {
-        using var batch = Alignment.ResponseBatch.Create(pairs.Select(p => p.Prompt).ToList(), pairs.Select(p => p.Response).ToList(), _pad, model.Config.BlockSize);
-        var logp = Alignment.SequenceLogProbs.PerToken(model, batch);
+        using var batch = ResponseBatch.Create(pairs.Select(p => p.Prompt).ToList(), pairs.Select(p => p.Response).ToList(), _pad, model.Config.BlockSize);
+        var logp = SequenceLogProbs.PerToken(model, batch);
         return new LossSum(-logp.sum(), pairs.Sum(p => (long)p.Response.Count));
     }
 

@@ -36,7 +36,7 @@ public sealed record TrainerOptions
     /// generator, seeded per step and restored afterwards (see <see cref="Tensors.TorchRandom"/>), so training leaves
     /// the global generator as it found it.
     /// </summary>
-    public long Seed { get; init; } = Notebook.Course.DefaultSeed;
+    public long Seed { get; init; } = Defaults.Seed;
     /// <summary>Where checkpoints go (a .safetensors path); null for none.</summary>
     public string? CheckpointPath { get; init; }
     /// <summary>A checkpoint every this many steps (and after the last step); 0 = only after the last step.</summary>

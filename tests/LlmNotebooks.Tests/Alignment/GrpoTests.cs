@@ -2,6 +2,7 @@ using LlmNotebooks.Alignment;
 using LlmNotebooks.Generation;
 using LlmNotebooks.Tensors;
 using LlmNotebooks.Tokenization;
+using LlmNotebooks.Training;
 using LlmNotebooks.Transformer;
 using TorchSharp;
 using static TorchSharp.torch;

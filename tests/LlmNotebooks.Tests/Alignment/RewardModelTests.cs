@@ -1,4 +1,5 @@
 using LlmNotebooks.Alignment;
+using LlmNotebooks.Training;
 using LlmNotebooks.Transformer;
 using static TorchSharp.torch;
 

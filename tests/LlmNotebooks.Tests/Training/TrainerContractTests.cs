@@ -102,10 +102,10 @@ public class TrainerContractTests : IDisposable
         using var model = Model();
         using var scope = NewDisposeScope();
         var (x, y) = Train.Random(2, seed: 1, step: 0);
-        Assert.Equal("model", Assert.Throws<ArgumentNullException>(() => Trainer.Loss(null!, x, y)).ParamName);
-        Assert.Equal("input", Assert.Throws<ArgumentNullException>(() => Trainer.Loss(model, null!, y)).ParamName);
-        Assert.Equal("model", Assert.Throws<ArgumentNullException>(() => Trainer.EvaluateLoss(null!, Train)).ParamName);
-        Assert.Equal("data", Assert.Throws<ArgumentNullException>(() => Trainer.EvaluateLoss(model, null!)).ParamName);
+        Assert.Equal("model", Assert.Throws<ArgumentNullException>(() => LanguageModelingTask.Loss(null!, x, y)).ParamName);
+        Assert.Equal("input", Assert.Throws<ArgumentNullException>(() => LanguageModelingTask.Loss(model, null!, y)).ParamName);
+        Assert.Equal("model", Assert.Throws<ArgumentNullException>(() => LanguageModelingTask.EvaluateLoss(null!, Train)).ParamName);
+        Assert.Equal("data", Assert.Throws<ArgumentNullException>(() => LanguageModelingTask.EvaluateLoss(model, null!)).ParamName);
 
         string nowhere = Path.Combine(_folder, "nothing.safetensors");   // the arguments are checked before the file is read
         Assert.Equal("train", Assert.Throws<ArgumentNullException>(() => Trainer.Resume(nowhere, (TokenBatches)null!, null)).ParamName);
@@ -156,7 +156,7 @@ public class TrainerContractTests : IDisposable
         using (var scope = NewDisposeScope())
         {
             var (x, y) = Train.Random(4, options.Seed, step: 0);
-            using (no_grad()) expected = Trainer.Loss(model, x, y).item<float>();
+            using (no_grad()) expected = LanguageModelingTask.Loss(model, x, y).item<float>();
         }
         using var trainer = new Trainer(model, Train, null, options);
         trainer.Run();
@@ -308,7 +308,7 @@ public class TrainerContractTests : IDisposable
     }
 
     [Fact]
-    public void EvaluateLoss_is_the_mean_of_its_batches_and_Evaluate_needs_a_Gpt()
+    public void EvaluateLoss_is_the_mean_of_its_batches()
     {
         using var model = Model();
         double expected = 0;
@@ -319,16 +319,11 @@ public class TrainerContractTests : IDisposable
             for (int i = 0; i < 3; i++)
             {
                 var (x, y) = Validation.Evenly(4, i, 3);
-                expected += Trainer.Loss(model, x, y).item<float>() / 3;
+                expected += LanguageModelingTask.Loss(model, x, y).item<float>() / 3;
             }
             model.train();
         }
-        Assert.Equal(expected, Trainer.EvaluateLoss(model, Validation, batchSize: 4, batches: 3), 5);
-
-        using var toy = new Toy();
-        using var trainer = new Trainer(toy, new ToyTask(), Three);
-        Assert.Equal("Evaluate(TokenBatches) needs a Gpt; this trainer trains a Toy. Use EvaluateValidation().",
-                     Assert.Throws<InvalidOperationException>(() => trainer.Evaluate(Validation)).Message);
+        Assert.Equal(expected, LanguageModelingTask.EvaluateLoss(model, Validation, batchSize: 4, batches: 3), 5);
     }
 
     [Fact]
@@ -338,12 +333,12 @@ public class TrainerContractTests : IDisposable
         using var scope = NewDisposeScope();
         var (x, y) = Train.Random(2, seed: 1, step: 0);
         Assert.Equal("target: expected shape the input's (B, T) = (2, 8), got (2, 4). (Parameter 'target')",
-                     Assert.Throws<ArgumentException>(() => Trainer.Loss(model, x, y[.., ..4])).Message);
+                     Assert.Throws<ArgumentException>(() => LanguageModelingTask.Loss(model, x, y[.., ..4])).Message);
         Assert.Equal("Token id 11 in target is outside the vocabulary [0, 10]: was the text encoded with a different tokenizer? (Parameter 'target')",
-                     Assert.Throws<ArgumentException>(() => Trainer.Loss(model, x, y.clone().fill_(11))).Message);
+                     Assert.Throws<ArgumentException>(() => LanguageModelingTask.Loss(model, x, y.clone().fill_(11))).Message);
         var nine = zeros(2, 9, dtype: int64);
         Assert.Equal("The target has 9 tokens but the context window (BlockSize) is 8: crop it to the last 8 tokens. (Parameter 'target')",
-                     Assert.Throws<ArgumentException>(() => Trainer.Loss(model, nine, nine)).Message);
+                     Assert.Throws<ArgumentException>(() => LanguageModelingTask.Loss(model, nine, nine)).Message);
     }
 
     [Fact]

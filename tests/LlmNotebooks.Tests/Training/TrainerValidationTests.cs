@@ -164,7 +164,7 @@ public class TrainerValidationTests : IDisposable
         Assert.Contains("Token 100 of the training text is id 11, outside the model's vocabulary [0, 10]", e.Message);
         e = Assert.Throws<ArgumentException>(() => new Trainer(model, Data, outside, Small));
         Assert.Contains("validation text", e.Message);
-        Assert.Contains("vocabulary", Assert.Throws<ArgumentException>(() => Trainer.EvaluateLoss(model, outside, 2, 1)).Message);
+        Assert.Contains("vocabulary", Assert.Throws<ArgumentException>(() => LanguageModelingTask.EvaluateLoss(model, outside, 2, 1)).Message);
 
         // −100 is cross-entropy's ignore index: as a token it would silently train nothing there.
         e = Assert.Throws<ArgumentException>(() => new TokenBatches([.. text[..50], -100, .. text[..50]], 8));
@@ -173,10 +173,10 @@ public class TrainerValidationTests : IDisposable
 
         using var scope = NewDisposeScope();
         var (x, y) = Data.Random(2, seed: 1, step: 0);
-        Assert.True(double.IsFinite(Trainer.Loss(model, x, y).item<float>()));
-        Assert.Contains("vocabulary", Assert.Throws<ArgumentException>(() => Trainer.Loss(model, x, y.clone().fill_(11))).Message);
-        Assert.Contains("vocabulary", Assert.Throws<ArgumentException>(() => Trainer.Loss(model, x, y.clone().fill_(-100))).Message);
-        Assert.Throws<ArgumentException>(() => Trainer.Loss(model, x, y[.., ..4]));
+        Assert.True(double.IsFinite(LanguageModelingTask.Loss(model, x, y).item<float>()));
+        Assert.Contains("vocabulary", Assert.Throws<ArgumentException>(() => LanguageModelingTask.Loss(model, x, y.clone().fill_(11))).Message);
+        Assert.Contains("vocabulary", Assert.Throws<ArgumentException>(() => LanguageModelingTask.Loss(model, x, y.clone().fill_(-100))).Message);
+        Assert.Throws<ArgumentException>(() => LanguageModelingTask.Loss(model, x, y[.., ..4]));
         Assert.Equal(10, Data.MaxTokenId);
     }
 

@@ -133,7 +133,7 @@ public class TrainerTests : IDisposable
     {
         using var model = Model();
         using var trainer = new Trainer(model, Train, Validation, Options(60));
-        double before = trainer.Evaluate(Validation);
+        double before = trainer.EvaluateValidation();
         var history = trainer.Run();
         Assert.Equal(60, history.Train.Count);
         Assert.Equal(new[] { 10, 20, 30, 40, 50, 60 }, history.Validation.Select(v => v.Step));

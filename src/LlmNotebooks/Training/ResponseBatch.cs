@@ -3,7 +3,7 @@ using LlmNotebooks.Transformer;
 using TorchSharp;
 using static TorchSharp.torch;
 
-namespace LlmNotebooks.Alignment;
+namespace LlmNotebooks.Training;
 
 /// <summary>
 /// Prompts and their responses as one padded batch, ready to be scored by a causal model. Row b holds prompt b, then
