@@ -21,6 +21,10 @@ public sealed class ResponseBatch : IDisposable
     public int Count { get; }
     /// <summary>(B, T) int64 token ids: prompt, response, padding; T is the longest prompt + response.</summary>
     public Tensor Tokens { get; }
+    /// <summary>(B, T − 1) int64, a view of <see cref="Tokens"/> without the last column: what a causal model reads to score the batch.</summary>
+    public Tensor Input { get; }
+    /// <summary>(B, T − 1) int64, a view of <see cref="Tokens"/> without the first column: what each input position predicts, the next token.</summary>
+    public Tensor Targets { get; }
     /// <summary>
     /// (B, T − 1) float32: 1 at position t when the token after it, Tokens[b, t + 1], is a response token, so that position's
     /// prediction is one of the response's; 0 for the prompt's and the padding's.
@@ -34,6 +38,8 @@ public sealed class ResponseBatch : IDisposable
     ResponseBatch(Tensor tokens, Tensor mask, Tensor last, int[] promptLengths, int[] responseLengths)
     {
         Tokens = tokens; ResponseMask = mask; LastIndex = last;
+        Input = tokens.narrow(1, 0, mask.shape[1]);
+        Targets = tokens.narrow(1, tokens.shape[1] - mask.shape[1], mask.shape[1]);
         PromptLengths = promptLengths; ResponseLengths = responseLengths;
         Count = promptLengths.Length;
     }
@@ -88,6 +94,8 @@ public sealed class ResponseBatch : IDisposable
 
     public void Dispose()
     {
+        Input.Dispose();
+        Targets.Dispose();
         Tokens.Dispose();
         ResponseMask.Dispose();
         LastIndex.Dispose();
@@ -112,8 +120,8 @@ public static class SequenceLogProbs
         using var scope = NewDisposeScope();
         long T = batch.Tokens.shape[1];
         if (T < 2) return zeros(batch.Count, 0).MoveToOuterDisposeScope();
-        var logits = model.forward(batch.Tokens.narrow(1, 0, T - 1));                   // (B, T−1, V): position t predicts token t+1
-        var targets = batch.Tokens.narrow(1, 1, T - 1).unsqueeze(-1);                      // (B, T−1, 1)
+        var logits = model.forward(batch.Input);                                           // (B, T−1, V): position t predicts token t+1
+        var targets = batch.Targets.unsqueeze(-1);                                         // (B, T−1, 1)
         var logp = nn.functional.log_softmax(logits, -1).gather(-1, targets).squeeze(-1); // (B, T−1)
         return (logp.to(float32) * batch.ResponseMask).MoveToOuterDisposeScope();
     }

@@ -8,16 +8,25 @@ namespace LlmNotebooks.Training;
 /// <summary>
 /// Supervised fine-tuning on (prompt, response) token pairs as a <see cref="ITrainingTask"/>: the model reads prompt +
 /// response, and only the predictions of response tokens are scored. The prompt is given, not learned. Responses should
-/// end with the end token, so that the model learns to stop. Chapter 6 trains its small assistants and its arithmetic
-/// solvers with it; chapter 5's <see cref="FineTuning.InstructionTask"/> is the same idea with the [INST] template.
+/// end with the end token, so that the model learns to stop. This is the library's one SFT: chapter 5's instruction
+/// pairs (an <c>InstructionTask</c> is a ResponseTask over pairs encoded with the [INST] template) and chapter 6's small
+/// assistants and arithmetic solvers all train through it.
+/// <para>
+/// Batch: the pairs packed by <see cref="ResponseBatch"/> (prompt, response, then padding; its
+/// <see cref="ResponseBatch.ResponseMask"/> marks the learned predictions). Loss: <see cref="MaskedCrossEntropy.Sum"/>,
+/// the summed −log p of the response tokens and their count; the <see cref="Trainer"/> divides the sum by the count of
+/// the whole step, so the loss is the mean over the step's learned tokens, not over rows. A pair may be one token longer
+/// than the model's context window: its last token is only predicted, never read.
+/// </para>
 /// <para>
 /// Order: the pairs are shuffled once per epoch with a seeded generator and consecutive steps read consecutive batches of
-/// that order (example k of the run is example k mod N of epoch k / N), so micro-batches of one step together equal one
-/// large batch and a resumed run reads the same examples. Validation batch i of n reads pairs from the start of the i-th
-/// of n equal shares.
+/// that order: example k of the run (k = step · parts · batchSize + part · batchSize + i) is example k mod N of epoch
+/// k / N, so the micro-batches of one step together equal one large batch (gradient accumulation changes nothing but
+/// memory) and a resumed run reads the same examples. Validation batch i of n reads batchSize pairs from the start of the
+/// i-th of n equal shares (all of them when the shares are no larger than a batch), in their stored order.
 /// </para>
 /// </summary>
-public sealed class ResponseTask : ITrainingTask
+public class ResponseTask : ITrainingTask
 {
     readonly IReadOnlyList<(IReadOnlyList<int> Prompt, IReadOnlyList<int> Response)> _train;
     readonly IReadOnlyList<(IReadOnlyList<int> Prompt, IReadOnlyList<int> Response)>? _validation;
@@ -57,7 +66,11 @@ public sealed class ResponseTask : ITrainingTask
         return $"{pairs.Count} pairs, pad {_pad}, sha256 {Convert.ToHexStringLower(sha.GetHashAndReset())[..16]}";
     }
 
-    public void Check(nn.Module model)
+    /// <summary>
+    /// Refuses a model that is not a <see cref="Gpt"/>, a pair longer than its context window + 1 (the last token is
+    /// only predicted), or a token id outside its vocabulary.
+    /// </summary>
+    public virtual void Check(nn.Module model)
     {
         if (model is not Gpt gpt)
             throw new ArgumentException($"A ResponseTask trains a Gpt; got a {model.GetType().Name}.", nameof(model));
@@ -67,8 +80,9 @@ public sealed class ResponseTask : ITrainingTask
             for (int i = 0; i < set.Count; i++)
             {
                 var (p, r) = set[i];
-                if (p.Count + r.Count > gpt.Config.BlockSize)
-                    throw new ArgumentException($"{name} pair {i} is {p.Count} + {r.Count} = {p.Count + r.Count} tokens, longer than the model's context window ({gpt.Config.BlockSize}). " +
+                if (p.Count + r.Count > gpt.Config.BlockSize + 1)
+                    throw new ArgumentException($"{name} pair {i} is {p.Count} + {r.Count} = {p.Count + r.Count} tokens: the model would read {p.Count + r.Count - 1} of them " +
+                                                $"(all but the last, which is only predicted), more than its context window ({gpt.Config.BlockSize}). " +
                                                 "Shorten it or build the model with a larger BlockSize.", nameof(model));
                 foreach (var bad in p.Concat(r).Append(_pad).Where(t => t < 0 || t >= gpt.Config.VocabSize).Take(1))
                     throw new ArgumentException($"{name} pair {i} (or the padding) holds token id {bad}, outside the model's vocabulary [0, {gpt.Config.VocabSize}).", nameof(model));
@@ -96,9 +110,9 @@ public sealed class ResponseTask : ITrainingTask
 
     LossSum Score(Gpt model, IReadOnlyList<(IReadOnlyList<int> Prompt, IReadOnlyList<int> Response)> pairs)
     {
-        using var batch = ResponseBatch.Create(pairs.Select(p => p.Prompt).ToList(), pairs.Select(p => p.Response).ToList(), _pad, model.Config.BlockSize);
-        var logp = SequenceLogProbs.PerToken(model, batch);
-        return new LossSum(-logp.sum(), pairs.Sum(p => (long)p.Response.Count));
+        // The model reads all tokens but the last (batch.Input), so a pair fits when it is at most BlockSize + 1 long.
+        using var batch = ResponseBatch.Create(pairs.Select(p => p.Prompt).ToList(), pairs.Select(p => p.Response).ToList(), _pad, model.Config.BlockSize + 1);
+        return MaskedCrossEntropy.Sum(model.forward(batch.Input), batch.Targets, batch.ResponseMask);
     }
 
     int[] Order(long seed, long epoch)

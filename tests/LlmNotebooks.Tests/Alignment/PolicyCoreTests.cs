@@ -235,8 +235,8 @@ public class PolicyCoreTests
         using var trainer = new Trainer(model, task, new TrainerOptions { Steps = 150, BatchSize = 16, MaxLr = 1e-2, WarmupSteps = 10, EvalEvery = 150 });
         trainer.Run();
         Assert.True(trainer.History.Validation[^1].Loss < 0.5 * Math.Log(11), $"validation loss {trainer.History.Validation[^1].Loss:F3}");
-        var tooLong = Assert.Throws<ArgumentException>(() => new Trainer(model, new ResponseTask([(L(1, 2, 3, 4, 5), L(1, 2, 3, 4))], null, 0), new TrainerOptions()));
-        Assert.Contains("5 + 4 = 9 tokens, longer than the model's context window (8)", tooLong.Message);
+        var tooLong = Assert.Throws<ArgumentException>(() => new Trainer(model, new ResponseTask([(L(1, 2, 3, 4, 5), L(1, 2, 3, 4, 5))], null, 0), new TrainerOptions()));
+        Assert.Contains("5 + 5 = 10 tokens: the model would read 9 of them (all but the last, which is only predicted), more than its context window (8)", tooLong.Message);
     }
 
     [Fact]

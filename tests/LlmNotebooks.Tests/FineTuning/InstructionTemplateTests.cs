@@ -1,5 +1,6 @@
 using LlmNotebooks.FineTuning;
 using LlmNotebooks.Tokenization;
+using LlmNotebooks.Training;
 using LlmNotebooks.Transformer;
 using TorchSharp;
 using static TorchSharp.torch;
@@ -84,44 +85,40 @@ public class InstructionTemplateTests
         var b = batcher.Encode(Longer);
         long T = Math.Max(a.Ids.Length, b.Ids.Length) - 1;
         Assert.Equal(new[] { 2L, T }, batch.Input.shape);
+        Assert.Equal(new[] { 2L, T }, batch.ResponseMask.shape);
+        // What chapter 5's cell reads: the tokens of row 0, and the mask written as −100 labels.
         var input = batch.Input[0].data<long>().ToArray();
-        var labels = batch.Labels[0].data<long>().ToArray();
+        var labels = MaskedCrossEntropy.Labels(batch.Targets, batch.ResponseMask)[0].data<long>().ToArray();
+        Assert.Equal(a.Ids.Select(i => (long)i), batch.Tokens[0].data<long>().Take(a.Ids.Length));
         Assert.Equal(a.Ids[..^1].Select(i => (long)i), input.Take(a.Ids.Length - 1));
-        Assert.All(input.Skip(a.Ids.Length - 1), i => Assert.Equal(ids.Pad, i));                       // right padding
-        Assert.All(labels.Take(a.PromptLength - 1), l => Assert.Equal(InstructionLoss.IgnoreIndex, l)); // prompt masked
-        Assert.Equal(a.Ids[a.PromptLength], labels[a.PromptLength - 1]);                               // after [/INST]: the first answer token
-        Assert.Equal(ids.Eos, labels[a.Ids.Length - 2]);                                                // the answer ends with </s>
-        Assert.All(labels.Skip(a.Ids.Length - 1), l => Assert.Equal(InstructionLoss.IgnoreIndex, l));  // padding masked
-        Assert.Equal(a.Ids.Length - a.PromptLength + b.Ids.Length - b.PromptLength, batch.LearnedTokens);
+        Assert.All(batch.Tokens[0].data<long>().Skip(a.Ids.Length), i => Assert.Equal(ids.Pad, i));          // right padding
+        Assert.All(labels.Take(a.PromptLength - 1), l => Assert.Equal(MaskedCrossEntropy.IgnoreIndex, l)); // prompt masked
+        Assert.Equal(a.Ids[a.PromptLength], labels[a.PromptLength - 1]);                                   // after [/INST]: the first answer token
+        Assert.Equal(ids.Eos, labels[a.Ids.Length - 2]);                                                    // the answer ends with </s>
+        Assert.All(labels.Skip(a.Ids.Length - 1), l => Assert.Equal(MaskedCrossEntropy.IgnoreIndex, l));  // padding masked
+        Assert.Equal(a.Ids.Length - a.PromptLength + b.Ids.Length - b.PromptLength, batch.ResponseLengths.Sum());
+        Assert.Equal(labels.Count(l => l != MaskedCrossEntropy.IgnoreIndex), a.Ids.Length - a.PromptLength);
 
         var full = new InstructionBatcher(Chat, Config.BlockSize, maskPrompt: false);
         using var unmasked = full.Build([Short, Longer]);
-        var ul = unmasked.Labels[0].data<long>().ToArray();
-        Assert.Equal(a.Ids[1..].Select(i => (long)i), ul.Take(a.Ids.Length - 1));                      // every next token, prompt included
-        Assert.All(ul.Skip(a.Ids.Length - 1), l => Assert.Equal(InstructionLoss.IgnoreIndex, l));
-        Assert.Equal(a.Ids.Length - 1 + b.Ids.Length - 1, unmasked.LearnedTokens);
+        var ul = MaskedCrossEntropy.Labels(unmasked.Targets, unmasked.ResponseMask)[0].data<long>().ToArray();
+        Assert.Equal(a.Ids[1..].Select(i => (long)i), ul.Take(a.Ids.Length - 1));                          // every next token, prompt included
+        Assert.All(ul.Skip(a.Ids.Length - 1), l => Assert.Equal(MaskedCrossEntropy.IgnoreIndex, l));
+        Assert.Equal(a.Ids.Length - 1 + b.Ids.Length - 1, unmasked.ResponseLengths.Sum());
+        Assert.Equal([(IReadOnlyList<int>)a.Ids[..1], a.Ids[1..]], full.EncodePairs([Short]).Select(p => new[] { p.Prompt, p.Response }).Single());
+        Assert.Equal([(IReadOnlyList<int>)a.Ids[..a.PromptLength], a.Ids[a.PromptLength..]], batcher.EncodePairs([Short]).Select(p => new[] { p.Prompt, p.Response }).Single());
     }
 
     [Fact]
-    public void The_loss_averages_over_learned_tokens_and_is_zero_not_NaN_when_there_are_none()
+    public void The_chapter_5_loss_cell_checks_a_hand_written_masked_mean_against_the_library()
     {
         using var scope = NewDisposeScope();
-        var g = new Generator(5);
-        var logits = randn(new long[] { 2, 4, 7 }, generator: g).requires_grad_();
-        var labels = tensor(new long[] { 1, -100, 3, 6, -100, -100, 0, 2 }).reshape(2, 4);
-        var (loss, n) = InstructionLoss.CrossEntropyWithCount(logits, labels);
-        Assert.Equal(5, n);
-        var reference = nn.functional.cross_entropy(logits.reshape(-1, 7), labels.reshape(-1), ignore_index: -100);
-        Assert.Equal(reference.item<float>(), loss.item<float>(), 1e-5f);
-
-        var none = full(new long[] { 2, 4 }, InstructionLoss.IgnoreIndex, int64);
-        var (zero, count) = InstructionLoss.CrossEntropyWithCount(logits, none);
-        Assert.Equal(0, count);
-        Assert.Equal(0f, zero.item<float>());
-        zero.backward();
-        Assert.False(logits.grad!.isnan().any().item<bool>());
-        Assert.Contains("outside [0, 7)", Assert.Throws<ArgumentException>(() => InstructionLoss.CrossEntropy(logits, full(new long[] { 2, 4 }, 9L, int64))).Message);
-        Assert.Throws<ArgumentException>(() => InstructionLoss.CrossEntropy(logits, zeros(new long[] { 2, 3 }, int64)));
+        var batcher = new InstructionBatcher(Chat, Config.BlockSize);
+        using var one = batcher.Build([Short]);
+        var logits = randn(one.Input.shape[0], one.Input.shape[1], Chat.VocabSize);
+        var byHand = -(logits.log_softmax(-1).gather(-1, one.Targets.unsqueeze(-1)).squeeze(-1) * one.ResponseMask).sum() / one.ResponseMask.sum();
+        LlmNotebooks.Notebook.Check.AllClose(MaskedCrossEntropy.Mean(logits, one.Targets, one.ResponseMask), byHand, 1e-5, "the masked mean");
+        Assert.Equal(0f, MaskedCrossEntropy.Mean(logits, one.Targets, zeros_like(one.ResponseMask)).item<float>());
     }
 
     [Fact]
@@ -136,26 +133,12 @@ public class InstructionTemplateTests
         Assert.Equal([ids.Bos, ids.InstStart], e.Ids[..2]);
         Assert.Equal(Chat.Encode(" What did Mira take? [/INST] the wand</s>"), e.Ids[^Chat.Encode(" What did Mira take? [/INST] the wand</s>").Count..]);
         using (var batch = batcher.Build([Short, rambling, rambling]))
-        {
-            Assert.Equal(2, batch.Truncated);
-            Assert.Equal(Config.BlockSize, batch.Input.shape[1]);
-        }
+            Assert.Equal(Config.BlockSize, batch.Input.shape[1]);                 // BlockSize + 1 ids: the model reads BlockSize
         Assert.Equal(2, batcher.TruncatedExamples);
         Assert.Equal(2L * e.DroppedPromptTokens, batcher.DroppedTokens);
         var essay = new InstructionExample("Why?", string.Concat(Enumerable.Repeat("the wand and the broom ", 10)));
         Assert.Contains("Shorten the answer", Assert.Throws<ArgumentException>(() => batcher.Encode(essay)).Message);
         Assert.False(batcher.Encode(Short).Truncated);
-    }
-
-    [Fact]
-    public void Shuffled_batches_cover_every_example_once_in_a_seeded_order()
-    {
-        var examples = Enumerable.Range(0, 10).Select(i => new InstructionExample($"q{i}", $"a{i}")).ToList();
-        var one = InstructionBatcher.ShuffledBatches(examples, 4, seed: 1).ToList();
-        Assert.Equal([4, 4, 2], one.Select(b => b.Count));
-        Assert.Equal(examples.ToHashSet(), one.SelectMany(b => b).ToHashSet());
-        Assert.Equal(one.SelectMany(b => b), InstructionBatcher.ShuffledBatches(examples, 4, seed: 1).SelectMany(b => b));
-        Assert.NotEqual(one.SelectMany(b => b), InstructionBatcher.ShuffledBatches(examples, 4, seed: 1, epoch: 1).SelectMany(b => b));
     }
 
     /// <summary>A model that always predicts <paramref name="token"/>: the final LayerNorm outputs a constant direction, and only that token's embedding row points along it.</summary>
