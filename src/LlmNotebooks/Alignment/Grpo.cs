@@ -97,6 +97,29 @@ public static class Grpo
         return true;
     }
 
+    /// <summary>
+    /// GRPO's loss (Shao et al. 2024): −1/G Σᵢ 1/|oᵢ| Σₜ [min(ρ·A, clip(ρ, 1 − ε, 1 + ε)·A) − β·k3], the clipped surrogate
+    /// minus the KL penalty, averaged over each response's tokens and then over the responses. Every response counts the
+    /// same whatever its length (a response without tokens counts 0).
+    /// </summary>
+    /// <param name="logProbs">(B, T−1) log π(token) under the policy being trained, 0 outside the mask (differentiable).</param>
+    /// <param name="oldLogProbs">(B, T−1) log π_old(token) under the policy that sampled the responses.</param>
+    /// <param name="referenceLogProbs">(B, T−1) log π_ref(token) under the frozen reference.</param>
+    /// <param name="advantages">(B, 1): one advantage per response (<see cref="GroupAdvantages"/>), for all its tokens.</param>
+    /// <param name="mask">(B, T−1): 1 at response tokens (<see cref="ResponseBatch.ResponseMask"/>).</param>
+    /// <param name="epsilon">The clip range ε.</param>
+    /// <param name="beta">β, the weight of the KL penalty (0 turns it off).</param>
+    public static Tensor Loss(Tensor logProbs, Tensor oldLogProbs, Tensor referenceLogProbs, Tensor advantages, Tensor mask, double epsilon, double beta)
+    {
+        ArgumentNullException.ThrowIfNull(mask);
+        PolicyGradient.RequireBeta(beta);
+        using var scope = NewDisposeScope();
+        var surrogate = PolicyGradient.ClippedSurrogate(logProbs, oldLogProbs, advantages, epsilon);
+        var k3 = PolicyGradient.KlK3(logProbs, referenceLogProbs);
+        var perToken = -(surrogate - beta * k3) * mask;
+        return (perToken.sum(1) / mask.sum(1).clamp_min(1)).mean().MoveToOuterDisposeScope();
+    }
+
     internal static void RequireGroupSize(int groupSize)
     {
         if (groupSize < 2)
@@ -162,7 +185,9 @@ public sealed record GrpoStep(int Step, double MeanReward, double Kl, double All
 /// Trains a policy with GRPO. Each <see cref="Step"/>: sample G responses to each prompt (<see cref="Rollouts"/>), score
 /// them with the reward function, turn rewards into group-relative advantages, then take <see cref="GrpoOptions.InnerEpochs"/>
 /// gradient steps on the loss −[min(ρ·A, clip(ρ)·A) − β·k3] averaged over each response's tokens and then over responses
-/// (the paper's 1/G Σᵢ 1/|oᵢ| Σₜ). The reference model is never trained. AdamW without weight decay updates the policy.
+/// (the paper's 1/G Σᵢ 1/|oᵢ| Σₜ, <see cref="Grpo.Loss"/>). The reference model is never trained. AdamW without weight decay
+/// updates the policy (<see cref="PolicyUpdate"/>: gradients clipped to <see cref="GrpoOptions.GradClip"/>, the loss
+/// checked before the step, the policy's mode restored).
 /// <code>
 /// var grpo = new GrpoTrainer(policy, policy.Copy(frozen: true), Rewards.Each(c => Verify(c) ? 1 : 0), tokenizer, stop, pad, new GrpoOptions());
 /// for (int s = 0; s &lt; 30; s++) grpo.Step(PromptsFor(s), s);
@@ -173,7 +198,7 @@ public sealed class GrpoTrainer : IDisposable
     readonly RewardFunction _reward;
     readonly ITokenizer _tokenizer;
     readonly int _stop, _pad;
-    readonly AdamW _optimizer;
+    readonly PolicyUpdate _update;
     readonly List<GrpoStep> _history = [];
 
     public Gpt Policy { get; }
@@ -202,9 +227,7 @@ public sealed class GrpoTrainer : IDisposable
             throw new ArgumentException($"The reference model's shape {reference.Config} differs from the policy's {policy.Config}: the KL penalty compares the two token by token.", nameof(reference));
         Policy = policy; Reference = reference; Options = options;
         _reward = reward; _tokenizer = tokenizer; _stop = stopToken; _pad = padToken;
-        var trainable = policy.parameters().Where(p => p.requires_grad).ToList();
-        if (trainable.Count == 0) throw new ArgumentException("Every parameter of the policy is frozen: there is nothing for GRPO to train.", nameof(policy));
-        _optimizer = optim.AdamW(trainable, lr: options.LearningRate, weight_decay: 0);
+        _update = new PolicyUpdate(policy, options.LearningRate, options.GradClip, "GRPO");
     }
 
     /// <summary>One GRPO step on <paramref name="prompts"/> (usually <see cref="GrpoOptions.PromptsPerStep"/> of them); <paramref name="step"/> seeds the sampling.</summary>
@@ -222,46 +245,33 @@ public sealed class GrpoTrainer : IDisposable
         using var scope = NewDisposeScope();
         var batch = rollouts.Batch;
         var mask = batch.ResponseMask;
-        var lengths = mask.sum(1).clamp_min(1);                                         // (B) response tokens per row
         Tensor referenceLogProbs;
         using (Reference.EvalScope()) referenceLogProbs = SequenceLogProbs.PerToken(Reference, batch);
         var adv = tensor(advantages.Select(a => (float)a).ToArray()).unsqueeze(1);       // (B, 1): one advantage for every token of a response
+        double tokens = Math.Max(1, mask.sum().item<float>());
         double loss = 0, kl = 0, clippedFraction = 0;
-        bool wasTraining = Policy.training;
-        Policy.train();
-        try
+        for (int epoch = 0; epoch < Options.InnerEpochs; epoch++)
         {
-            for (int epoch = 0; epoch < Options.InnerEpochs; epoch++)
+            using var inner = NewDisposeScope();
+            Tensor logp = null!;
+            (loss, _) = _update.Step(() =>                                               // in training mode; checked before the optimizer runs
             {
-                using var inner = NewDisposeScope();
-                _optimizer.zero_grad();
-                var logp = SequenceLogProbs.PerToken(Policy, batch);
-                var surrogate = PolicyGradient.ClippedSurrogate(logp, rollouts.OldLogProbs, adv, Options.ClipEpsilon);
-                var k3 = PolicyGradient.KlK3(logp, referenceLogProbs);
-                var perToken = -(surrogate - Options.Beta * k3) * mask;
-                var objective = (perToken.sum(1) / lengths).mean();
-                objective.backward();
-                if (Options.GradClip > 0) nn.utils.clip_grad_norm_(Policy.parameters().Where(p => p.requires_grad), Options.GradClip);
-                _optimizer.step();
-                using (no_grad())
-                {
-                    loss = objective.item<float>();
-                    double tokens = Math.Max(1, mask.sum().item<float>());
-                    kl = (k3 * mask).sum().item<float>() / tokens;
-                    var ratio = exp(logp - rollouts.OldLogProbs);
-                    var outside = (ratio - 1).abs() > Options.ClipEpsilon;
-                    clippedFraction = (outside.to(float32) * mask).sum().item<float>() / tokens;
-                }
+                logp = SequenceLogProbs.PerToken(Policy, batch);
+                return Grpo.Loss(logp, rollouts.OldLogProbs, referenceLogProbs, adv, mask, Options.ClipEpsilon, Options.Beta);
+            }, step);
+            using (no_grad())
+            {
+                kl = (PolicyGradient.KlK3(logp, referenceLogProbs) * mask).sum().item<float>() / tokens;
+                var ratio = exp(logp - rollouts.OldLogProbs);
+                var outside = (ratio - 1).abs() > Options.ClipEpsilon;
+                clippedFraction = (outside.to(float32) * mask).sum().item<float>() / tokens;
             }
         }
-        finally { Policy.train(wasTraining); }
-        if (!double.IsFinite(loss))
-            throw new InvalidOperationException($"GRPO step {step} gave a non-finite loss ({Guard.Show(loss)}): lower the learning rate (now {Options.LearningRate}).");
         var record = new GrpoStep(step, rewards.Average(), kl, allEqual, rollouts.Completions.Count(c => c.Finished) / (double)rollouts.Completions.Count,
                                   batch.ResponseLengths.Average(), clippedFraction, loss, clock.Elapsed.TotalSeconds);
         _history.Add(record);
         return record;
     }
 
-    public void Dispose() => _optimizer.Dispose();
+    public void Dispose() => _update.Dispose();
 }

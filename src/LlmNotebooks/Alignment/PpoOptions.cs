@@ -21,6 +21,11 @@ public sealed record PpoOptions
     public double LearningRate { get; init; } = 1e-4;
     /// <summary>AdamW's learning rate for the critic (it starts from scratch, so it learns faster than the policy moves).</summary>
     public double ValueLearningRate { get; init; } = 1e-3;
+    /// <summary>
+    /// The global gradient norm of the policy's update, and separately of the critic's, is clipped to this (0 = no
+    /// clipping).
+    /// </summary>
+    public double GradClip { get; init; } = 1.0;
     /// <summary>The longest response sampled.</summary>
     public int MaxNewTokens { get; init; } = 32;
     /// <summary>
@@ -41,6 +46,7 @@ public sealed record PpoOptions
         Guard.AtLeast(Epochs, 1, nameof(Epochs));
         Guard.Positive(LearningRate, nameof(LearningRate));
         Guard.Positive(ValueLearningRate, nameof(ValueLearningRate));
+        Guard.Finite(GradClip, nameof(GradClip), min: 0);
         Guard.AtLeast(MaxNewTokens, 1, nameof(MaxNewTokens));
     }
 }

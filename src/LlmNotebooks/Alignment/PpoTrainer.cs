@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using LlmNotebooks.Generation;
+using LlmNotebooks.Tensors;
 using LlmNotebooks.Tokenization;
 using LlmNotebooks.Training;
 using LlmNotebooks.Transformer;
@@ -20,7 +21,8 @@ namespace LlmNotebooks.Alignment;
 /// <item>advantages: the critic (<see cref="ValueModel"/>) estimates V at every token; GAE turns rewards and values into
 /// advantages (how much better each token did than the critic expected) and returns, and the advantages are whitened;</item>
 /// <item>updates: <see cref="PpoOptions.Epochs"/> passes over the batch, each one AdamW step of the policy on the clipped
-/// surrogate loss and one of the critic on the clipped value loss.</item>
+/// surrogate loss and one of the critic on the clipped value loss (each a <see cref="PolicyUpdate"/>: gradients clipped to
+/// <see cref="PpoOptions.GradClip"/>, the loss checked before the step, the module's mode restored).</item>
 /// </list>
 /// The critic is a second transformer with its own optimizer: its forward and backward passes and its memory are PPO's
 /// extra cost over GRPO.
@@ -32,7 +34,7 @@ public sealed class PpoTrainer : IDisposable
     readonly RewardFunction _reward;
     readonly ITokenizer _tokenizer;
     readonly int _stop, _pad;
-    readonly AdamW _policyOptimizer, _valueOptimizer;
+    readonly PolicyUpdate _policyUpdate, _valueUpdate;
     readonly List<PpoStep> _history = [];
 
     public PpoOptions Options { get; }
@@ -60,8 +62,8 @@ public sealed class PpoTrainer : IDisposable
         Options = options;
         _stop = stopToken;
         _pad = padToken;
-        _policyOptimizer = optim.AdamW(policy.parameters().Where(p => p.requires_grad), lr: options.LearningRate, weight_decay: 0.0);
-        _valueOptimizer = optim.AdamW(critic.parameters().Where(p => p.requires_grad), lr: options.ValueLearningRate, weight_decay: 0.0);
+        _policyUpdate = new PolicyUpdate(policy, options.LearningRate, options.GradClip, "PPO");
+        _valueUpdate = new PolicyUpdate(critic, options.ValueLearningRate, options.GradClip, "PPO", "critic", nameof(PpoOptions.ValueLearningRate));
     }
 
     /// <summary>One rollout of <paramref name="prompts"/> and <see cref="PpoOptions.Epochs"/> updates; returns (and logs) what it did.</summary>
@@ -80,7 +82,7 @@ public sealed class PpoTrainer : IDisposable
         using (no_grad())
         {
             referenceLogProbs = SequenceLogProbs.PerToken(_reference, batch);
-            _critic.eval();
+            using var criticEval = _critic.EvalScope();
             oldValues = _critic.forward(batch.Tokens);
         }
         var rewards = Ppo.PerTokenRewards(tensor(scores.Select(s => (float)s).ToArray()), old, referenceLogProbs, mask, Options.Beta);
@@ -89,30 +91,16 @@ public sealed class PpoTrainer : IDisposable
         double kl = ((old - referenceLogProbs) * mask).sum(1).mean().item<float>();
 
         double policyLoss = 0, valueLoss = 0, clipFraction = 0;
-        _policy.train();
-        _critic.train();
         for (int epoch = 0; epoch < Options.Epochs; epoch++)
         {
             using var epochScope = NewDisposeScope();
-            var logProbs = SequenceLogProbs.PerToken(_policy, batch);
-            var (loss, clipped) = Ppo.ClippedPolicyLoss(logProbs, old, advantages, mask, Options.ClipEpsilon);
-            _policyOptimizer.zero_grad();
-            loss.backward();
-            nn.utils.clip_grad_norm_(_policy.parameters().Where(p => p.requires_grad), 1.0);
-            _policyOptimizer.step();
-
-            var values = _critic.forward(batch.Tokens);
-            var vLoss = Ppo.ClippedValueLoss(values, oldValues, returns, mask, Options.ValueClip);
-            _valueOptimizer.zero_grad();
-            vLoss.backward();
-            nn.utils.clip_grad_norm_(_critic.parameters().Where(p => p.requires_grad), 1.0);
-            _valueOptimizer.step();
-
-            policyLoss = loss.item<float>();
-            valueLoss = vLoss.item<float>();
-            clipFraction = clipped;
-            if (!double.IsFinite(policyLoss) || !double.IsFinite(valueLoss))
-                throw new InvalidOperationException($"PPO step {step}: the policy loss is {Guard.Show(policyLoss)} and the value loss {Guard.Show(valueLoss)}; lower the learning rates.");
+            (policyLoss, _) = _policyUpdate.Step(() =>                                   // each update in training mode, checked before the optimizer runs
+            {
+                var (loss, clipped) = Ppo.ClippedPolicyLoss(SequenceLogProbs.PerToken(_policy, batch), old, advantages, mask, Options.ClipEpsilon);
+                clipFraction = clipped;
+                return loss;
+            }, step);
+            (valueLoss, _) = _valueUpdate.Step(() => Ppo.ClippedValueLoss(_critic.forward(batch.Tokens), oldValues, returns, mask, Options.ValueClip), step);
         }
         var result = new PpoStep(step, scores.Average(), kl, policyLoss, valueLoss, clipFraction,
                                  rollouts.Completions.Count(c => c.Finished) / (double)rollouts.Completions.Count, clock.Elapsed.TotalSeconds);
@@ -122,7 +110,7 @@ public sealed class PpoTrainer : IDisposable
 
     public void Dispose()
     {
-        _policyOptimizer.Dispose();
-        _valueOptimizer.Dispose();
+        _policyUpdate.Dispose();
+        _valueUpdate.Dispose();
     }
 }

@@ -15,7 +15,7 @@ namespace LlmNotebooks.Alignment;
 /// The trunk usually starts as a copy of the SFT model (it already "understands" answers), as in InstructGPT.
 /// <code>
 /// using var rm = new RewardModel(sft.Copy());
-/// var history = rm.Fit(trainPairs, padToken, steps: 150);
+/// var history = rm.Fit(trainPairs, padToken, steps: 150);   // through the Trainer: a PreferenceTask
 /// rm.Accuracy(heldOutPairs, padToken)   // fraction of pairs where r_chosen &gt; r_rejected
 /// </code>
 /// </summary>
@@ -111,54 +111,31 @@ public sealed class RewardModel : Module<Tensor, Tensor, Tensor>
     }
 
     /// <summary>
-    /// Trains on <paramref name="pairs"/> with the Bradley–Terry loss: <paramref name="steps"/> AdamW steps on batches of
-    /// <paramref name="batchSize"/> pairs (the pairs shuffled once per epoch, seeded), gradient norm clipped at 1. Each
-    /// batch is one forward pass over chosen and rejected responses together. Returns, per step, the loss and the batch's
-    /// pair accuracy. Calling it again continues training (a new optimizer: the feedback loop's extra round).
+    /// Trains on <paramref name="pairs"/> with the Bradley–Terry loss through the <see cref="Trainer"/> (a
+    /// <see cref="PreferenceTask"/>, with <see cref="PreferenceTask.Options"/>): <paramref name="steps"/> AdamW steps on
+    /// batches of <paramref name="batchSize"/> pairs at a constant learning rate, the gradient norm clipped at 1, the pairs
+    /// read in seeded shuffled epochs. Each batch is one forward pass over chosen and rejected responses together. Returns,
+    /// per step, the loss and the batch's pair accuracy. Calling it again continues training from the current weights with
+    /// a new optimizer (the feedback loop's extra round). The model's train/eval mode is restored afterwards.
+    /// For a schedule, validation pairs, checkpoints or resume, run the task with a Trainer of your own.
     /// </summary>
-    public IReadOnlyList<(int Step, double Loss, double Accuracy)> Fit(IReadOnlyList<PairTokens> pairs, int padToken, int steps, int batchSize = 32,
-                                                                       double learningRate = 3e-4, long seed = Defaults.Seed)
+    /// <param name="pairs">The preference pairs to learn from (each response with its end token).</param>
+    /// <param name="padToken">The id that fills rows shorter than the batch's longest.</param>
+    /// <param name="steps">Optimizer steps.</param>
+    /// <param name="batchSize">Pairs per step.</param>
+    /// <param name="learningRate">AdamW's learning rate, the same at every step.</param>
+    /// <param name="seed">Seeds the order of the pairs; null keeps <see cref="TrainerOptions.Seed"/>'s default.</param>
+    public IReadOnlyList<PreferenceStep> Fit(IReadOnlyList<PairTokens> pairs, int padToken, int steps, int batchSize = 32, double learningRate = 3e-4, long? seed = null)
     {
-        ArgumentNullException.ThrowIfNull(pairs);
-        if (pairs.Count == 0) throw new ArgumentException("A reward model needs at least one preference pair to learn from.", nameof(pairs));
-        Guard.AtLeast(steps, 1, nameof(steps));
-        Guard.AtLeast(batchSize, 1, nameof(batchSize));
-        Guard.Positive(learningRate, nameof(learningRate));
-        RequireFits(pairs.Select(p => p.Prompt).Concat(pairs.Select(p => p.Prompt)).ToList(), pairs.Select(p => p.Chosen).Concat(pairs.Select(p => p.Rejected)).ToList());
-        var trainable = parameters().Where(p => p.requires_grad).ToList();
-        using var optimizer = optim.AdamW(trainable, lr: learningRate, weight_decay: 0.0);
-        var random = new Random(unchecked((int)seed));
-        var order = Enumerable.Range(0, pairs.Count).OrderBy(_ => random.Next()).ToArray();
-        int cursor = 0;
-        var history = new List<(int, double, double)>(steps);
-        train();
-        for (int step = 0; step < steps; step++)
-        {
-            using var scope = NewDisposeScope();
-            var batch = new List<PairTokens>(batchSize);
-            for (int i = 0; i < Math.Min(batchSize, pairs.Count); i++)
-            {
-                if (cursor == order.Length) { order = order.OrderBy(_ => random.Next()).ToArray(); cursor = 0; }
-                batch.Add(pairs[order[cursor++]]);
-            }
-            var prompts = batch.Select(p => p.Prompt).Concat(batch.Select(p => p.Prompt)).ToList();
-            var responses = batch.Select(p => p.Chosen).Concat(batch.Select(p => p.Rejected)).ToList();
-            using var tokens = ResponseBatch.Create(prompts, responses, padToken, BlockSize);
-            var r = Scores(tokens);                                                   // (2B): chosen, then rejected
-            var chosen = r[..batch.Count];
-            var rejected = r[batch.Count..];
-            var loss = BradleyTerryLoss(chosen, rejected);
-            optimizer.zero_grad();
-            loss.backward();
-            nn.utils.clip_grad_norm_(trainable, 1.0);
-            optimizer.step();
-            double value = loss.item<float>();
-            if (!double.IsFinite(value)) throw new InvalidOperationException($"The reward model's loss became {Guard.Show(value)} at step {step}: lower the learning rate ({learningRate}).");
-            history.Add((step, value, chosen.gt(rejected).to(float32).mean().item<float>()));
-        }
-        eval();
-        return history;
+        var task = new PreferenceTask(pairs, null, padToken);
+        var options = PreferenceTask.Options(steps, batchSize, learningRate);
+        using var trainer = new Trainer(this, task, seed is long s ? options with { Seed = s } : options);
+        trainer.Run();
+        return task.History;
     }
+
+    /// <summary>The trunk's vocabulary size (the token ids this model can read).</summary>
+    internal int VocabSize => trunk.Config.VocabSize;
 
     void RequireFits(IReadOnlyList<IReadOnlyList<int>> prompts, IReadOnlyList<IReadOnlyList<int>> responses)
     {

@@ -114,14 +114,15 @@ public sealed partial class Trainer : IDisposable
 
     /// <summary>
     /// Trains until all steps are done, or until <paramref name="stopAfter"/> completed steps (to simulate an
-    /// interruption, or to train in parts). Returns the history so far.
+    /// interruption, or to train in parts). Returns the history so far. The steps run in train mode; the model's mode is
+    /// put back as it was afterwards.
     /// </summary>
     public TrainingHistory Run(int? stopAfter = null)
     {
         int end = Math.Min(Options.Steps, stopAfter ?? Options.Steps);
         if (CompletedSteps >= end) return History;
         using var progress = StartProgress(Options.Title, Options.Steps, CompletedSteps);
-        Model.train();
+        using var training = Model.TrainScope();            // train mode for the run; the caller's mode afterwards
         if (_firstStep < 0) _firstStep = CompletedSteps;
         for (int step = CompletedSteps; step < end; step++)
         {

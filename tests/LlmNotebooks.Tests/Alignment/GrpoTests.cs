@@ -62,6 +62,24 @@ public class GrpoTests
         Assert.StartsWith("beta must be a finite number in [0, 1000000], got -0.1.", beta.Message);
     }
 
+    // ---------- Grpo.Loss ----------
+
+    [Fact]
+    public void The_loss_is_the_per_answer_mean_of_surrogate_minus_beta_k3_by_hand()
+    {
+        // Two answers; log π = log π_old, so every ratio is 1 and the surrogate is the advantage. β = 0.5.
+        // Answer 0 (A = 1, two tokens): at token 0 the reference has log 2 more, d = ln 2, k3 = 2 − ln 2 − 1 = 0.3068528;
+        //   per token −(1 − 0.5·0.3068528) = −0.8465736 and −1; mean over its 2 tokens −0.9232868.
+        // Answer 1 (A = −2, one token, then a masked position whose reference value 5 must not count): 2 over 1 token.
+        // Loss: the mean over the answers, (−0.9232868 + 2)/2 = 0.5383566.
+        var logp = zeros(2, 2);
+        var reference = tensor(new[] { MathF.Log(2), 0f, 0f, 5f }, [2, 2]);
+        var mask = tensor(new[] { 1f, 1f, 1f, 0f }, [2, 2]);
+        var loss = Grpo.Loss(logp, zeros(2, 2), reference, tensor(new[] { 1f, -2f }, [2, 1]), mask, epsilon: 0.2, beta: 0.5);
+        Assert.Equal(0.5383566, loss.item<float>(), 6);
+        Assert.Equal("beta", Assert.Throws<ArgumentException>(() => Grpo.Loss(logp, logp, logp, zeros(2, 1), mask, 0.2, -1)).ParamName);
+    }
+
     // ---------- Grpo.GroupAdvantages ----------
 
     [Fact]
@@ -313,9 +331,13 @@ public class GrpoTests
         using var reference = policy.Copy(frozen: true);
         using var grpo = new GrpoTrainer(policy, reference, Rewarded, Digits, Stop, Pad,
                                          new GrpoOptions { GroupSize = 4, MaxNewTokens = 4, InnerEpochs = 3, LearningRate = 10, GradClip = 0 });
-        var e = Assert.Throws<InvalidOperationException>(() => grpo.Step(Prompts, 0));
-        Assert.StartsWith("GRPO step 0 gave a non-finite loss (", e.Message);
-        Assert.EndsWith("lower the learning rate (now 10).", e.Message);
+        var e = Assert.Throws<TrainingDivergedException>(() => grpo.Step(Prompts, 0));
+        Assert.Equal(0, e.Step);
+        Assert.StartsWith("GRPO stopped at step 0 (0-based): the policy's ", e.Message);
+        Assert.Contains("This update was not applied.", e.Message);
+        Assert.EndsWith("Likely cause: the learning rate (10) is too high and clipping is off (GradClip = 0); lower LearningRate or set GradClip = 1.", e.Message);
+        // the check ran before the optimizer: the weights the earlier inner epochs left are still finite
+        Assert.All(policy.parameters(), p => Assert.True(isfinite(p).all().item<bool>()));
     }
 
     [Fact]

@@ -124,14 +124,19 @@ public class TrainerContractTests : IDisposable
     }
 
     [Fact]
-    public void Run_puts_the_model_in_train_mode_and_a_finished_run_leaves_it_alone()
+    public void Run_trains_in_train_mode_and_puts_back_the_mode_it_found()
     {
         using var toy = new Toy();
-        using var trainer = new Trainer(toy, new ToyTask(), Three);
+        var modes = new List<bool>();
+        using var trainer = new Trainer(toy, new ToyTask { AfterLoss = (m, _) => modes.Add(m.training) }, Three);
         toy.eval();
         trainer.Run(stopAfter: 2);
-        Assert.True(toy.training, "Run trains in train mode");
+        Assert.Equal([true, true], modes);                                    // every step's loss in train mode
+        Assert.False(toy.training, "Run puts back the eval mode it found");
+        toy.train();
         trainer.Run();
+        Assert.Equal([true, true, true], modes);
+        Assert.True(toy.training, "and the train mode it found");
         toy.eval();
         var history = trainer.Run();                                          // nothing left to do
         Assert.False(toy.training, "a finished run does not touch the model");
