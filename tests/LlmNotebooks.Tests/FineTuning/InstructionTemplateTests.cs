@@ -172,7 +172,7 @@ public class InstructionTemplateTests
         Assert.Equal([wand, wand, wand], rambles.Tokens);
         Assert.Equal("wand wand wand", rambles.Text);
         var windowFull = InstructionGeneration.Answer(talker, Chat, "What did Mira take?", maxNewTokens: 100);
-        Assert.Equal(Config.BlockSize + 1 - Chat.Encode(InstructionTemplate.FormatPrompt("What did Mira take?")).Count, windowFull.Tokens.Count);
+        Assert.Equal(Config.BlockSize - Chat.Encode(InstructionTemplate.FormatPrompt("What did Mira take?")).Count, windowFull.Tokens.Count);   // prompt + answer fill the window
         Assert.True(talker.training, "the model's mode is restored");
 
         Assert.Equal("the wand", InstructionGeneration.Normalize("  The\tWand. "));
