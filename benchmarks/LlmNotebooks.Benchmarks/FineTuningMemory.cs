@@ -1,6 +1,8 @@
 using System.Diagnostics;
 using System.Globalization;
-using LlmNotebooks.FineTuning;
+using LlmNotebooks.FineTuning.Instructions;
+using LlmNotebooks.FineTuning.LowRank;
+using LlmNotebooks.FineTuning.Quantizing;
 using LlmNotebooks.Recipe;
 using LlmNotebooks.Training;
 using LlmNotebooks.Transformer;

@@ -1,6 +1,6 @@
 using System.Diagnostics;
 using System.Globalization;
-using LlmNotebooks.FineTuning;
+using LlmNotebooks.FineTuning.Quantizing;
 using LlmNotebooks.Transformer;
 using TorchSharp;
 using static TorchSharp.torch;

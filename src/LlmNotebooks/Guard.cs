@@ -43,6 +43,10 @@ static class Guard
         _ => value.ToString("R", System.Globalization.CultureInfo.InvariantCulture),
     };
 
+    /// <summary>Names for an error message: all of them, or the first <paramref name="max"/> and how many there are in all.</summary>
+    public static string Shorten(IReadOnlyList<string> names, int max = 40) =>
+        names.Count <= max ? string.Join(", ", names) : string.Join(", ", names.Take(max)) + $", … ({names.Count} in all)";
+
     static string Range(double min, double max, bool maxOpen) =>
         (double.IsNegativeInfinity(min), double.IsPositiveInfinity(max)) switch
         {

@@ -32,7 +32,7 @@ public static class ModuleSurgery
         foreach (var (n, m) in root.named_modules())
             if (n == name && n.Length > 0) return m;
         var names = root.named_modules().Select(m => m.name).Where(n => n.Length > 0).ToList();
-        throw new ArgumentException($"No submodule named '{name}'. The model has: {Shorten(names)}.", nameof(name));
+        throw new ArgumentException($"No submodule named '{name}'. The model has: {Guard.Shorten(names)}.", nameof(name));
     }
 
     /// <summary>
@@ -80,7 +80,4 @@ public static class ModuleSurgery
                 if (typeof(nn.Module).IsAssignableFrom(f.FieldType) || f.FieldType.IsAssignableFrom(typeof(nn.Module)))
                     yield return f;
     }
-
-    internal static string Shorten(IReadOnlyList<string> names, int max = 40) =>
-        names.Count <= max ? string.Join(", ", names) : string.Join(", ", names.Take(max)) + $", … ({names.Count} in all)";
 }

@@ -1,4 +1,5 @@
-using LlmNotebooks.FineTuning;
+using LlmNotebooks.FineTuning.LowRank;
+using LlmNotebooks.FineTuning.Quantizing;
 using LlmNotebooks.Generation;
 using LlmNotebooks.Reasoning;
 using LlmNotebooks.Tensors;

@@ -1,4 +1,4 @@
-using LlmNotebooks.FineTuning;
+using LlmNotebooks.FineTuning.Instructions;
 using LlmNotebooks.Tokenization;
 using LlmNotebooks.Training;
 using LlmNotebooks.Transformer;
