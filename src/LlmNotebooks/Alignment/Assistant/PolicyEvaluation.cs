@@ -4,7 +4,7 @@ using LlmNotebooks.Transformer;
 using TorchSharp;
 using static TorchSharp.torch;
 
-namespace LlmNotebooks.Alignment;
+namespace LlmNotebooks.Alignment.Assistant;
 
 /// <summary>
 /// Judging a policy of the <see cref="AssistantTask"/>: sample answers, and score each three ways: the hidden true score

@@ -1,4 +1,4 @@
-namespace LlmNotebooks.Alignment;
+namespace LlmNotebooks.Alignment.Assistant;
 
 /// <summary>A policy's sampled answers on a set of questions, and their averages (see <see cref="PolicyEvaluation"/>).</summary>
 public sealed record PolicyReport(IReadOnlyList<AnswerSample> Samples)

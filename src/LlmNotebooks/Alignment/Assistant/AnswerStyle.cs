@@ -1,4 +1,4 @@
-namespace LlmNotebooks.Alignment;
+namespace LlmNotebooks.Alignment.Assistant;
 
 /// <summary>
 /// The four axes along which an answer of the assistant task varies (see <see cref="AssistantTask"/>): what it says,

@@ -1,4 +1,4 @@
-namespace LlmNotebooks.Alignment;
+namespace LlmNotebooks.Alignment.Assistant;
 
 /// <summary>One sampled answer, judged.</summary>
 /// <param name="Question">The question it answers.</param>

@@ -1,6 +1,6 @@
 using LlmNotebooks.Tokenization;
 
-namespace LlmNotebooks.Alignment;
+namespace LlmNotebooks.Alignment.Assistant;
 
 /// <summary>
 /// A small, controlled "assistant" task for chapter 6, small enough that reward models and policy optimisers train in

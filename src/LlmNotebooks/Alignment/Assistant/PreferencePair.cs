@@ -1,4 +1,4 @@
-namespace LlmNotebooks.Alignment;
+namespace LlmNotebooks.Alignment.Assistant;
 
 /// <summary>
 /// One labelled comparison: two different answers to the same question, and which one the labeller preferred.

@@ -1,8 +1,9 @@
 using LlmNotebooks.Alignment;
+using LlmNotebooks.Alignment.Assistant;
 using LlmNotebooks.Transformer;
 using static TorchSharp.torch;
 
-namespace LlmNotebooks.Tests.Alignment;
+namespace LlmNotebooks.Tests.Alignment.Assistant;
 
 public class PolicyEvaluationTests
 {

@@ -1,4 +1,4 @@
-namespace LlmNotebooks.Alignment;
+namespace LlmNotebooks.Alignment.Assistant;
 
 /// <summary>
 /// One question of the assistant task: «Столица Франции?» or "Capital of France?", the right capital, and other cities

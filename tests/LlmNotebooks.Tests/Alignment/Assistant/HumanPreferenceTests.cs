@@ -1,6 +1,6 @@
-using LlmNotebooks.Alignment;
+using LlmNotebooks.Alignment.Assistant;
 
-namespace LlmNotebooks.Tests.Alignment;
+namespace LlmNotebooks.Tests.Alignment.Assistant;
 
 public class HumanPreferenceTests
 {

@@ -1,6 +1,6 @@
 using System.Text.RegularExpressions;
 
-namespace LlmNotebooks.Alignment;
+namespace LlmNotebooks.Alignment.Assistant;
 
 /// <summary>
 /// The hidden "human" of chapter 6: a documented score for any answer text of the <see cref="AssistantTask"/>, standing

@@ -1,6 +1,6 @@
 using LlmNotebooks.Tokenization;
 
-namespace LlmNotebooks.Alignment;
+namespace LlmNotebooks.Alignment.Assistant;
 
 /// <summary>
 /// Stage 1 of RLHF: preference data. A labeller (here the hidden <see cref="HumanPreference"/>) sees two answers to a
