@@ -59,6 +59,9 @@ static class Hashes
         }
     }
 
+    /// <summary>The stream of an RL trainer's rollouts: step s of a run seeded with S samples with StreamSeed(S, RolloutStream, s).</summary>
+    public const long RolloutStream = 1;
+
     /// <summary>SHA-256 of <paramref name="bytes"/> as 64 lower-case hex digits.</summary>
     public static string Sha256Hex(ReadOnlySpan<byte> bytes) => Convert.ToHexStringLower(SHA256.HashData(bytes));
 

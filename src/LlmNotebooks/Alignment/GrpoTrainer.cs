@@ -61,7 +61,7 @@ public sealed class GrpoTrainer : IDisposable
     {
         var clock = Stopwatch.StartNew();
         int G = Options.GroupSize;
-        long seed = unchecked(Options.Seed * 1_000_003 + step);
+        long seed = Hashes.StreamSeed(Options.Seed, Hashes.RolloutStream, step);   // the step's own sampling stream
         using var rollouts = Rollouts.Sample(Policy, prompts, G, Options.MaxNewTokens, _stop, _pad, Options.Temperature, seed);
         var rewards = Rewards.Score(_reward, rollouts.Completions, _tokenizer);
         var advantages = Grpo.GroupAdvantages(rewards, G);

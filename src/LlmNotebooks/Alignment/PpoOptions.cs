@@ -28,11 +28,8 @@ public sealed record PpoOptions
     public double GradClip { get; init; } = 1.0;
     /// <summary>The longest response sampled.</summary>
     public int MaxNewTokens { get; init; } = 32;
-    /// <summary>
-    /// Base seed of the rollouts (step s samples with a seed derived from it and s). 0 by default, not
-    /// <see cref="Defaults.Seed"/>: chapter 6's PPO run relies on this default.
-    /// </summary>
-    public long Seed { get; init; }
+    /// <summary>Base seed of the rollouts: step s samples with <c>Hashes.StreamSeed(Seed, RolloutStream, s)</c>.</summary>
+    public long Seed { get; init; } = Defaults.Seed;
 
     /// <summary>Throws on a setting that cannot work, saying which and why.</summary>
     public void Validate()

@@ -73,7 +73,7 @@ public sealed class PpoTrainer : IDisposable
         if (prompts.Count == 0) throw new ArgumentException("A PPO step needs at least one prompt.", nameof(prompts));
         var clock = Stopwatch.StartNew();
         using var scope = NewDisposeScope();
-        using var rollouts = Rollouts.Sample(_policy, prompts, Options.SamplesPerPrompt, Options.MaxNewTokens, _stop, _pad, 1.0, Options.Seed * 1_000_003 + step);
+        using var rollouts = Rollouts.Sample(_policy, prompts, Options.SamplesPerPrompt, Options.MaxNewTokens, _stop, _pad, 1.0, Hashes.StreamSeed(Options.Seed, Hashes.RolloutStream, step));
         var batch = rollouts.Batch;
         var scores = Rewards.Score(_reward, rollouts.Completions, _tokenizer);
         var mask = batch.ResponseMask;

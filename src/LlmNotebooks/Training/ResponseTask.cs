@@ -30,7 +30,7 @@ public class ResponseTask : ITrainingTask
 {
     readonly IReadOnlyList<(IReadOnlyList<int> Prompt, IReadOnlyList<int> Response)> _train;
     readonly IReadOnlyList<(IReadOnlyList<int> Prompt, IReadOnlyList<int> Response)>? _validation;
-    readonly Dictionary<(long Seed, long Epoch), int[]> _orders = [];
+    readonly EpochOrder _order;
     readonly int _pad;
 
     /// <param name="train">The training pairs (token ids).</param>
@@ -48,6 +48,7 @@ public class ResponseTask : ITrainingTask
                 if (set![i].Response is null || set[i].Response.Count == 0 || set[i].Prompt is null || set[i].Prompt.Count == 0)
                     throw new ArgumentException($"{name} pair {i} has an empty prompt or response: both need at least one token.", name == "training" ? nameof(train) : nameof(validation));
         _train = train; _validation = validation; _pad = padToken;
+        _order = new EpochOrder(train.Count);
         TrainFingerprint = Fingerprint(train);
         ValidationFingerprint = validation is null ? null : Fingerprint(validation);
     }
@@ -95,7 +96,7 @@ public class ResponseTask : ITrainingTask
         long first = ((long)step * parts + part) * batchSize;
         var pairs = new List<(IReadOnlyList<int>, IReadOnlyList<int>)>(batchSize);
         for (long k = first; k < first + batchSize; k++)
-            pairs.Add(_train[Order(seed, k / _train.Count)[k % _train.Count]]);
+            pairs.Add(_train[_order[seed, k]]);
         return Score((Gpt)model, pairs);
     }
 
@@ -113,16 +114,5 @@ public class ResponseTask : ITrainingTask
         // The model reads all tokens but the last (batch.Input), so a pair fits when it is at most BlockSize + 1 long.
         using var batch = ResponseBatch.Create(pairs.Select(p => p.Prompt).ToList(), pairs.Select(p => p.Response).ToList(), _pad, model.Config.BlockSize + 1);
         return MaskedCrossEntropy.Sum(model.forward(batch.Input), batch.Targets, batch.ResponseMask);
-    }
-
-    int[] Order(long seed, long epoch)
-    {
-        lock (_orders)
-        {
-            if (_orders.TryGetValue((seed, epoch), out var order)) return order;
-            order = Enumerable.Range(0, _train.Count).ToArray();
-            new Random(unchecked((int)(seed * 1_000_003 + epoch * 7_919))).Shuffle(order);   // seeded System.Random repeats on every machine
-            return _orders[(seed, epoch)] = order;
-        }
     }
 }
