@@ -79,7 +79,7 @@ public class TrainerTests
         manual_seed(2);
         using var critic = new ValueModel(new Gpt(dropout));
         using var ppo = new PpoTrainer(policy, reference, critic, FractionOfAEach, Chars, Stop, Pad,
-                                       new PpoOptions { SamplesPerPrompt = 2, MaxNewTokens = 3, Epochs = 1, ClipEpsilon = 1e-3 });
+                                       new PpoOptions { SamplesPerPrompt = 2, MaxNewTokens = 3, Epochs = 1, ClipEpsilon = 1e-3, Seed = 0 });
         policy.eval();
         critic.eval();
         var step = ppo.Step(Prompts, 0);
