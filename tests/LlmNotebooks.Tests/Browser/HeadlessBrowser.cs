@@ -47,7 +47,9 @@ public static class HeadlessBrowser
         return candidates.FirstOrDefault(p => !string.IsNullOrEmpty(p) && File.Exists(p));
     }
 
-    public static async Task<PageReport> OpenAsync(string htmlPath, Func<string, string?>? serve = null, TimeSpan? timeout = null)
+    /// <param name="expectMath">The page has formulas: wait until MathJax or KaTeX has drawn one (MathJax starts after the load
+    /// event, so "nothing is processing" can be true before it has begun; on a loaded machine that race read 0 formulas).</param>
+    public static async Task<PageReport> OpenAsync(string htmlPath, Func<string, string?>? serve = null, TimeSpan? timeout = null, bool expectMath = false)
     {
         string exe = ExecutablePath ?? throw new InvalidOperationException(SkipReason);
         string profile = Directory.CreateTempSubdirectory("llmnb-chromium-").FullName;
@@ -90,7 +92,8 @@ public static class HeadlessBrowser
             {
                 bool settled = await page.EvaluateExpressionAsync<bool>(
                     "Array.from(document.querySelectorAll('div.llmnb-chart')).every(d => d.querySelector('svg.main-svg') || d.querySelector('p'))" +
-                    " && !document.querySelector('.MathJax_Processing, #MathJax_Message[style*=\"visible\"]')");
+                    " && !document.querySelector('.MathJax_Processing, #MathJax_Message[style*=\"visible\"]')" +
+                    (expectMath ? " && !!document.querySelector('.MathJax, .MathJax_CHTML, .MathJax_Display, mjx-container, .katex')" : ""));
                 if (settled) break;
                 await Task.Delay(250);
             }

@@ -53,7 +53,7 @@ public class CourseNotebookTests(ITestOutputHelper output)
         Assert.Equal("C#", notebook["metadata"]!["language_info"]!["name"]!.GetValue<string>());
 
         string html = Nbconvert.ToHtml(executedCopy, Path.Combine(Path.GetDirectoryName(executedCopy)!, "html"));
-        var page = await HeadlessBrowser.OpenAsync(html);
+        var page = await HeadlessBrowser.OpenAsync(html, expectMath: hasMath);
         output.WriteLine(page.ToString());
         Assert.True(charts > 0, "the executed copy has chart outputs");
         Assert.Equal(charts, page.ChartDivs);
@@ -80,7 +80,7 @@ public class CourseNotebookTests(ITestOutputHelper output)
         Assert.Equal(2, pages.Count);
         bool katex = File.Exists(Path.Combine(bookDir, BookBuilder.AssetsFolder, "katex", "katex.min.js"));
 
-        var page = await HeadlessBrowser.OpenAsync(pages[1]);
+        var page = await HeadlessBrowser.OpenAsync(pages[1], expectMath: hasMath && katex);
         output.WriteLine("book: " + page);
         Assert.Equal(charts, page.ChartDivs);
         Assert.True(page.DrawnCharts == page.ChartDivs, $"every chart of the book page is drawn: {page}");
