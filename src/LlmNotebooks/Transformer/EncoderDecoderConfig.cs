@@ -44,6 +44,8 @@ public sealed record EncoderDecoderConfig(
         if (Experts == 1 || Experts < 0 || (Experts > 1 && (ExpertsTopK < 1 || ExpertsTopK > Experts)))
             throw new ArgumentException($"Experts must be 0 (dense) or at least 2 with 1 ≤ ExpertsTopK ≤ Experts; got {Experts} and {ExpertsTopK}.");
         Guard.UnitInterval(Dropout, nameof(Dropout), "0 turns dropout off.");
+        if (Positions == PositionKind.Rotary)
+            throw new ArgumentException("The encoder–decoder transformer adds positions to its token vectors: use Sinusoidal, Learned or None (rotary positions are built into Gpt's attention, GptConfig.Positions).", nameof(Positions));
         if (!Enum.IsDefined(Positions)) throw new ArgumentException($"Positions must be one of {string.Join(", ", Enum.GetNames<PositionKind>())}, got {(int)Positions}.", nameof(Positions));
     }
 }

@@ -8,7 +8,8 @@ namespace LlmNotebooks.Transformer;
 
 /// <summary>
 /// A decoder-only transformer (GPT): token embeddings plus learned positions, a stack of <see cref="GptBlock"/>s,
-/// a final LayerNorm, and logits over the vocabulary through the token embedding matrix itself (weight tying: the same
+/// a final LayerNorm (with <see cref="GptConfig"/>'s options: rotary positions, RMSNorm, SwiGLU, grouped-query attention, QK-norm
+/// and a sliding window, the Llama-family block of chapter 7), and logits over the vocabulary through the token embedding matrix itself (weight tying: the same
 /// matrix reads tokens in and scores them out). Field names follow GPT-2's checkpoint keys (wte, wpe, h, ln_f).
 /// <code>
 /// var gpt = new Gpt(GptConfig.Baby);
@@ -17,10 +18,11 @@ namespace LlmNotebooks.Transformer;
 /// </summary>
 public sealed class Gpt : Module<Tensor, Tensor>
 {
-    readonly Embedding wte, wpe;
+    readonly Embedding wte;
+    readonly Embedding? wpe;                     // learned positions; null with rotary positions (they live in attention)
     readonly Dropout drop;
     readonly ModuleList<GptBlock> h;
-    readonly LayerNorm ln_f;
+    readonly Module<Tensor, Tensor> ln_f;
 
     public GptConfig Config { get; }
 
@@ -32,10 +34,10 @@ public sealed class Gpt : Module<Tensor, Tensor>
         config.Validate();
         Config = config;
         wte = Embedding(config.VocabSize, config.Channels);
-        wpe = Embedding(config.BlockSize, config.Channels);
+        if (config.Positions == PositionKind.Learned) wpe = Embedding(config.BlockSize, config.Channels);
         drop = Dropout(config.Dropout);
         h = ModuleList(Enumerable.Range(0, config.Layers).Select(i => new GptBlock(config, $"block{i}")).ToArray());
-        ln_f = LayerNorm(config.Channels);
+        ln_f = GptBlock.NewNorm(config);
         RegisterComponents();
         InitWeights();
     }
@@ -50,7 +52,7 @@ public sealed class Gpt : Module<Tensor, Tensor>
         foreach (var (name, p) in named_parameters())
         {
             if (name.EndsWith(".bias")) { p.zero_(); continue; }
-            if (name.StartsWith("ln_") || name.Contains(".ln_")) continue;       // LayerNorm weights stay 1
+            if (name.StartsWith("ln_") || name.Contains(".ln_") || name.EndsWith("_norm.weight")) continue;   // norm gains stay 1
             double std = name.EndsWith("c_proj.weight") ? 0.02 / Math.Sqrt(2 * Config.Layers) : 0.02;
             init.normal_(p, 0, std);
         }
@@ -85,8 +87,8 @@ public sealed class Gpt : Module<Tensor, Tensor>
                 throw new ArgumentException($"This cache has {cache.Layers} layer slots but the model has {Config.Layers} blocks: make it with model.NewCache(batch).", nameof(cache));
             cache.RequireRoom(idx.shape[0], T);
         }
-        var positions = arange(start, start + T, dtype: int64, device: idx.device);
-        var x = wte.forward(idx) + wpe.forward(positions);                           // (B, T, C)
+        var x = wte.forward(idx);                                                    // (B, T, C)
+        if (wpe is not null) x = x + wpe.forward(arange(start, start + T, dtype: int64, device: idx.device));   // rotary positions: in attention instead
         if (Config.Dropout > 0) x = drop.forward(x);
         for (int i = 0; i < h.Count; i++) x = h[i].forward(x, cache, i);
         cache?.Advance(T);

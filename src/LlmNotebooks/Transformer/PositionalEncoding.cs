@@ -12,6 +12,12 @@ public enum PositionKind
     Learned,
     /// <summary>No position information at all: the model sees a bag of tokens (an ablation).</summary>
     None,
+    /// <summary>
+    /// Rotary position embeddings (RoPE, Su et al. 2021; Llama, Qwen, Gemma): nothing is added to the token vectors; each
+    /// query and key is rotated by an angle proportional to its position, so their dot product depends only on the
+    /// distance between them (GPT models only, see <see cref="Rotary"/>).
+    /// </summary>
+    Rotary,
 }
 
 /// <summary>
