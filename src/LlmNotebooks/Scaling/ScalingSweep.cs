@@ -11,18 +11,25 @@ namespace LlmNotebooks.Scaling;
 /// <param name="ValidationLoss">Validation loss after the whole budget.</param>
 /// <param name="TrainSeconds">Seconds spent in training steps.</param>
 /// <param name="Curve">Validation loss against tokens trained on (the loss as a function of data size D for this N).</param>
+/// <param name="BitsPerByte">Validation bits per byte after the whole budget, on the same windows as the loss (when the sweep was given the tokenizer's byte counts).</param>
 public sealed record ScalingRun(GptConfig Config, long Parameters, long NonEmbeddingParameters, double ValidationLoss,
-                                double TrainSeconds, IReadOnlyList<(long Tokens, double Loss)> Curve);
+                                double TrainSeconds, IReadOnlyList<(long Tokens, double Loss)> Curve, double? BitsPerByte = null);
 
 /// <summary>
-/// Trains several model sizes with identical data, options and seed, and reports each one's final validation loss:
-/// the raw material of a scaling law L(N). Each validation point along the way also gives L at a smaller data size D.
+/// Trains several model configurations (sizes for a scaling law L(N), or architectures at one size, chapter 7) with identical
+/// data, options and seed, and reports each one's final validation loss (and bits per byte, given the tokenizer's byte counts). Each validation point along the way also gives L at a smaller data size D.
 /// Each model is initialised from <see cref="TrainerOptions.Seed"/> inside <see cref="TorchRandom.Seeded"/>, so the
 /// sweep leaves torch's global generator where the caller left it.
 /// </summary>
 public static class ScalingSweep
 {
-    public static IReadOnlyList<ScalingRun> Run(IEnumerable<GptConfig> configs, TokenBatches train, TokenBatches validation, TrainerOptions options)
+    /// <param name="configs">The models to train, one after the other.</param>
+    /// <param name="train">Training text.</param>
+    /// <param name="validation">Validation text.</param>
+    /// <param name="options">The same options (budget, schedule, seed) for every model.</param>
+    /// <param name="tokenBytes">The UTF-8 bytes of each token id (<see cref="BitsPerByte.TokenBytes"/>): also measure bits per byte.</param>
+    public static IReadOnlyList<ScalingRun> Run(IEnumerable<GptConfig> configs, TokenBatches train, TokenBatches validation, TrainerOptions options,
+                                                IReadOnlyList<int>? tokenBytes = null)
     {
         var runs = new List<ScalingRun>();
         foreach (var config in configs)
@@ -33,8 +40,9 @@ public static class ScalingSweep
             using var trainer = new Trainer(model, train, validation, options with { Title = $"N = {config.NonEmbeddingParameterCount():N0}", CheckpointPath = null });
             var history = trainer.Run();
             long tokensPerStep = (long)options.BatchSize * train.BlockSize;
+            double? bitsPerByte = tokenBytes is null ? null : BitsPerByte.Evaluate(model, validation, tokenBytes, options.BatchSize, options.EvalBatches);
             runs.Add(new ScalingRun(config, config.ParameterCount(), config.NonEmbeddingParameterCount(), history.LastValidationLoss, history.TrainSeconds,
-                                    history.Validation.Select(v => (v.Step * tokensPerStep, v.Loss)).ToList()));
+                                    history.Validation.Select(v => (v.Step * tokensPerStep, v.Loss)).ToList(), bitsPerByte));
         }
         return runs;
     }
