@@ -97,7 +97,12 @@ public sealed class KernelSession : IAsyncDisposable
     }
 
     /// <summary>Runs one cell's code and collects what it displays, until the kernel says it succeeded or failed.</summary>
-    public async Task<CellResult> RunAsync(string code, string kernelName, TimeSpan timeout)
+    /// <param name="code">The cell's source.</param>
+    /// <param name="kernelName">The subkernel that runs it ("csharp").</param>
+    /// <param name="timeout">The cell's time limit, or <see cref="Timeout.InfiniteTimeSpan"/> for none.</param>
+    /// <param name="stillRunning">Called every <paramref name="progressEvery"/> while the cell runs, with the time so far (from a timer thread).</param>
+    /// <param name="progressEvery">How often <paramref name="stillRunning"/> is called.</param>
+    public async Task<CellResult> RunAsync(string code, string kernelName, TimeSpan timeout, Action<TimeSpan>? stillRunning = null, TimeSpan? progressEvery = null)
     {
         string token = $"llmnb-{Interlocked.Increment(ref _submissions)}";
         var command = new JsonObject
@@ -115,6 +120,8 @@ public sealed class KernelSession : IAsyncDisposable
         var displays = new Dictionary<string, JsonObject>();
         var diagnostics = new List<string>();
         using var cts = new CancellationTokenSource(timeout);
+        var every = progressEvery ?? TimeSpan.FromSeconds(30);
+        using var heartbeat = stillRunning is null || every <= TimeSpan.Zero ? null : new Timer(_ => stillRunning(clock.Elapsed), null, every, every);
         while (true)
         {
             JsonObject e;

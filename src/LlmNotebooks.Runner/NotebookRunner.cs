@@ -11,7 +11,14 @@ public sealed record RunOptions
     public string? OutputDirectory { get; init; }
     /// <summary>The kernel's working directory; default the notebook's own folder (as VS Code and Jupyter do).</summary>
     public string? WorkingDirectory { get; init; }
-    public TimeSpan CellTimeout { get; init; } = TimeSpan.FromMinutes(5);
+    /// <summary>
+    /// How long one cell may run before it is stopped and counted as failed; <see cref="Timeout.InfiniteTimeSpan"/> (the
+    /// default) for no limit. A training cell takes minutes on a busy 2-core machine, so the course command sets none;
+    /// tests set one with a wide margin.
+    /// </summary>
+    public TimeSpan CellTimeout { get; init; } = Timeout.InfiniteTimeSpan;
+    /// <summary>While a cell runs longer than this, a line "still running" is written to <see cref="Log"/> this often (30 s by default).</summary>
+    public TimeSpan ProgressEvery { get; init; } = TimeSpan.FromSeconds(30);
     public TimeSpan KernelStartTimeout { get; init; } = TimeSpan.FromMinutes(2);
     /// <summary>Where progress lines go (the console by default).</summary>
     public TextWriter Log { get; init; } = Console.Out;
@@ -49,10 +56,11 @@ public static class NotebookRunner
         int run = 0;
         foreach (var cell in notebook.CodeCells)
         {
-            var result = await kernel.RunAsync(cell.Source, cell.KernelName, options.CellTimeout);
+            var result = await kernel.RunAsync(cell.Source, cell.KernelName, options.CellTimeout,
+                                               elapsed => { lock (log) log.WriteLine(StillRunning(cell, notebook.CodeCells.Count, elapsed)); }, options.ProgressEvery);
             run++;
             notebook.SetOutputs(cell, result.Outputs, run);
-            log.WriteLine($"  [{cell.Number}/{notebook.CodeCells.Count}] {Shorten(cell.FirstLine)}  {result.Duration.TotalSeconds:F1} s{(result.Succeeded ? "" : "  FAILED")}");
+            lock (log) log.WriteLine($"  [{cell.Number}/{notebook.CodeCells.Count}] {Shorten(cell.FirstLine)}  {result.Duration.TotalSeconds:F1} s{(result.Succeeded ? "" : "  FAILED")}");
             if (!result.Succeeded)
             {
                 notebook.Save(output);
@@ -73,6 +81,10 @@ public static class NotebookRunner
     public static IReadOnlyList<string> DefaultNotebooks(string repoRoot) =>
         Directory.GetFiles(Path.Combine(repoRoot, "notebooks"), "*.ipynb").Order(StringComparer.Ordinal).ToList();
 
+
+    /// <summary>The line written while a long cell runs: "  [3/12] still running after 60 s: trainer.Run();".</summary>
+    public static string StillRunning(CodeCell cell, int cellCount, TimeSpan elapsed) =>
+        $"  [{cell.Number}/{cellCount}] still running after {elapsed.TotalSeconds:F0} s: {Shorten(cell.FirstLine)}";
 
     static string Shorten(string line) => line.Length <= 60 ? line : line[..57] + "...";
 

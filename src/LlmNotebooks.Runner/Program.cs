@@ -9,11 +9,11 @@ using LlmNotebooks.Runner.Book;
 // Executes the notebooks (default: notebooks/*.ipynb, in order) in the real kernel and writes executed copies, records
 // each one's outcome in run.json beside them, then builds the offline book (artifacts/book) from the executed copies.
 
-const string Usage = "usage: LlmNotebooks.Runner [notebook.ipynb ...] [--cell-timeout SECONDS (default 300)] " +
+const string Usage = "usage: LlmNotebooks.Runner [notebook.ipynb ...] [--cell-timeout SECONDS (default: no limit)] " +
                      "[--output DIR (default artifacts/executed)] [--book DIR (default artifacts/book) | --no-book | --book-only]";
 
 var paths = new List<string>();
-double cellTimeout = 300;
+double? cellTimeout = null;   // no limit: a training cell takes minutes on a busy machine; "still running" lines show progress
 string? outputDir = null;
 string? bookDir = null;
 bool noBook = false, bookOnly = false;
@@ -80,7 +80,12 @@ catch (Exception e) when (TorchNativeLoader.Explain(e) is { } hint)
     return 1;
 }
 
-var options = new RunOptions { RepoRoot = root, OutputDirectory = executedDir, CellTimeout = TimeSpan.FromSeconds(cellTimeout) };
+var options = new RunOptions
+{
+    RepoRoot = root,
+    OutputDirectory = executedDir,
+    CellTimeout = cellTimeout is double limit ? TimeSpan.FromSeconds(limit) : Timeout.InfiniteTimeSpan,
+};
 var records = RunRecords.Load(executedDir);
 var results = new List<NotebookResult>();
 int exitCode = 0;

@@ -72,11 +72,25 @@ internal sealed class PreferencePairs
                         throw new ArgumentException($"The {which} response of {name} pair {i} is {pair.Prompt.Count} prompt + {response.Count} response = " +
                                                     $"{pair.Prompt.Count + response.Count} tokens, longer than {model}'s context window of {blockSize} tokens. " +
                                                     "Shorten the response (fewer new tokens when sampling), or use a model with a larger BlockSize.", paramName);
-                    foreach (int bad in pair.Prompt.Concat(response).Where(t => t < 0 || t >= vocabSize).Take(1))
-                        throw new ArgumentException($"The {which} response of {name} pair {i} (or its prompt) holds token id {bad}, " +
-                                                    $"outside {model}'s vocabulary [0, {vocabSize}).", paramName);
+                    if (OutOfVocabulary(pair.Prompt, response, vocabSize) is { } bad)
+                        throw new ArgumentException($"The {which} response of {name} pair {i} holds token id {bad.Id} at {bad.Where}, " +
+                                                    $"outside {model}'s vocabulary [0, {vocabSize}) (valid ids are 0 to {vocabSize - 1}). " +
+                                                    "Was it encoded with another tokenizer, or is the model's VocabSize too small?", paramName);
                 }
             }
+    }
+
+    /// <summary>
+    /// The first token of prompt + response outside [0, <paramref name="vocabSize"/>) and where it sits ("position 2 of
+    /// the prompt", "position 0 of the response (position 4 of prompt + response)"), or null when every id is valid.
+    /// </summary>
+    internal static (int Id, string Where)? OutOfVocabulary(IReadOnlyList<int> prompt, IReadOnlyList<int> response, int vocabSize)
+    {
+        for (int k = 0; k < prompt.Count; k++)
+            if (prompt[k] < 0 || prompt[k] >= vocabSize) return (prompt[k], $"position {k} of the prompt");
+        for (int k = 0; k < response.Count; k++)
+            if (response[k] < 0 || response[k] >= vocabSize) return (response[k], $"position {k} of the response (position {prompt.Count + k} of prompt + response)");
+        return null;
     }
 
     /// <summary>The pairs of micro-batch <paramref name="part"/> of step <paramref name="step"/>: examples k of the run's order (see <see cref="EpochOrder"/>).</summary>

@@ -38,8 +38,25 @@ public sealed class RewardModel : Module<Tensor, Tensor, Tensor>
     }
 
     /// <summary>Tokens (B, T) and each row's last real position (B) → rewards (B).</summary>
+    /// <exception cref="ArgumentException">lastIndex is not one int64 position per row, or a position outside [0, T) (named, with its row).</exception>
     public override Tensor forward(Tensor tokens, Tensor lastIndex)
     {
+        ArgumentNullException.ThrowIfNull(tokens);
+        ArgumentNullException.ThrowIfNull(lastIndex);
+        if (tokens.dim() != 2)
+            throw new ArgumentException($"Expected tokens of shape (B, T), got {Tensors.ShapeGuard.Format(tokens.shape)}.", nameof(tokens));
+        if (lastIndex.dtype != int64 || lastIndex.dim() != 1 || lastIndex.shape[0] != tokens.shape[0])
+            throw new ArgumentException($"Expected lastIndex as one int64 position per row, shape ({tokens.shape[0]}), got {lastIndex.dtype} {Tensors.ShapeGuard.Format(lastIndex.shape)}. " +
+                                        "ResponseBatch.LastIndex is one.", nameof(lastIndex));
+        long T = tokens.shape[1];
+        using (no_grad())
+        {
+            var positions = lastIndex.cpu().data<long>().ToArray();
+            for (int b = 0; b < positions.Length; b++)
+                if (positions[b] < 0 || positions[b] >= T)
+                    throw new ArgumentException($"lastIndex[{b}] is {positions[b]}, outside the positions [0, {T}) of the batch's rows (T = {T}): the reward is read at " +
+                                                "each row's last real token, so it must lie in the row. Take it from ResponseBatch.LastIndex.", nameof(lastIndex));
+        }
         var hidden = trunk.Hidden(tokens);                                                        // (B, T, C)
         var last = hidden[TensorIndex.Tensor(arange(hidden.shape[0], dtype: int64, device: hidden.device)), TensorIndex.Tensor(lastIndex)];   // (B, C)
         return head.forward(last).squeeze(-1);                                                   // (B)
@@ -140,9 +157,14 @@ public sealed class RewardModel : Module<Tensor, Tensor, Tensor>
     void RequireFits(IReadOnlyList<IReadOnlyList<int>> prompts, IReadOnlyList<IReadOnlyList<int>> responses)
     {
         for (int i = 0; i < prompts.Count; i++)
+        {
+            if (prompts[i] is not null && responses[i] is not null && PreferencePairs.OutOfVocabulary(prompts[i], responses[i], VocabSize) is { } bad)
+                throw new ArgumentException($"Sequence {i} holds token id {bad.Id} at {bad.Where}, outside the reward model's vocabulary [0, {VocabSize}) " +
+                                            $"(valid ids are 0 to {VocabSize - 1}). Was it encoded with another tokenizer?", nameof(responses));
             if (prompts[i].Count + responses[i].Count > BlockSize)
                 throw new ArgumentException($"Sequence {i} is {prompts[i].Count} prompt + {responses[i].Count} response = {prompts[i].Count + responses[i].Count} tokens, " +
                                             $"longer than the reward model's context window of {BlockSize} tokens. Shorten the response (fewer new tokens when sampling), " +
                                             "or build the reward model on a trunk with a larger BlockSize.", nameof(responses));
+        }
     }
 }

@@ -45,8 +45,8 @@ public static class AtomicFile
         string temp = TemporaryPath(full);
         try
         {
-            writeTemporary(temp);
-            File.Move(temp, full, overwrite: true);
+            Explained(full, () => writeTemporary(temp));
+            Explained(full, () => File.Move(temp, full, overwrite: true));
         }
         finally
         {
@@ -54,6 +54,76 @@ public static class AtomicFile
             catch (Exception e) when (e is IOException or UnauthorizedAccessException) { }   // the write's own error matters more
         }
     }
+
+    /// <summary>
+    /// Writes several files as one: each is written through its callback into a temporary file beside it, and only
+    /// when all are complete are they renamed into place, one after the other, each old file set aside (as
+    /// <c>.NAME.PID.GUID.old</c>) until every new one is in place. When anything fails — a callback, a rename — the
+    /// files already renamed are taken back and the old ones restored, so the targets are left as they were: the old
+    /// set or the new set, never a mix. (A process killed between two renames cannot roll back; the old file then
+    /// stays beside its target under its .old name.)
+    /// </summary>
+    /// <exception cref="ArgumentException">No files, or the same target twice.</exception>
+    public static void WriteAll(IReadOnlyList<(string Path, Action<string> WriteTemporary)> files)
+    {
+        ArgumentNullException.ThrowIfNull(files);
+        if (files.Count == 0) throw new ArgumentException("Give at least one file to write.", nameof(files));
+        var targets = files.Select(f => Target(f.Path)).ToList();
+        if (targets.GroupBy(t => t, StringComparer.Ordinal).FirstOrDefault(g => g.Count() > 1) is { } twice)
+            throw new ArgumentException($"{twice.Key} is named twice; each file of a set is written once.", nameof(files));
+        foreach (var t in targets) RemoveStaleTemporaries(t);
+        var temps = targets.Select(TemporaryPath).ToList();
+        var aside = new string?[targets.Count];
+        int placed = 0;
+        bool done = false;
+        try
+        {
+            for (int i = 0; i < files.Count; i++)
+            {
+                ArgumentNullException.ThrowIfNull(files[i].WriteTemporary, nameof(files));
+                Explained(targets[i], () => files[i].WriteTemporary(temps[i]));
+            }
+            for (int i = 0; i < files.Count; i++)
+            {
+                if (File.Exists(targets[i]))
+                {
+                    aside[i] = Path.ChangeExtension(TemporaryPath(targets[i]), OldSuffix);
+                    Explained(targets[i], () => File.Move(targets[i], aside[i]!));
+                }
+                BeforeReplacing?.Invoke(targets[i]);
+                Explained(targets[i], () => File.Move(temps[i], targets[i]));
+                placed = i + 1;
+            }
+            done = true;
+        }
+        catch
+        {
+            for (int i = files.Count - 1; i >= 0; i--)
+            {
+                try
+                {
+                    if (i < placed && File.Exists(targets[i])) File.Delete(targets[i]);                     // a new file: taken back
+                    if (aside[i] is { } old && File.Exists(old)) File.Move(old, targets[i], overwrite: true);   // the old one: restored
+                }
+                catch (Exception e) when (e is IOException or UnauthorizedAccessException) { }   // the first error matters more
+            }
+            throw;
+        }
+        finally
+        {
+            foreach (var temp in temps.Concat(done ? aside.OfType<string>() : []))
+            {
+                try { if (File.Exists(temp)) File.Delete(temp); }
+                catch (Exception e) when (e is IOException or UnauthorizedAccessException) { }
+            }
+        }
+    }
+
+    /// <summary>The ending of an old file set aside by <see cref="WriteAll"/> until its new set is in place.</summary>
+    public const string OldSuffix = ".old";
+
+    /// <summary>For tests: called by <see cref="WriteAll"/> with each target just before its new file is renamed into place (throw to simulate a failure there).</summary>
+    [ThreadStatic] internal static Action<string>? BeforeReplacing;
 
     /// <summary>
     /// Writes <paramref name="bytes"/> unless the file already holds exactly them (so an unchanged file keeps its time
@@ -82,8 +152,53 @@ public static class AtomicFile
         ArgumentException.ThrowIfNullOrWhiteSpace(path);
         string full = Path.GetFullPath(path);
         if (Directory.Exists(full)) throw new IOException($"{full} is a folder; expected a file path inside it, such as {Path.Combine(full, "file")}.");
-        Directory.CreateDirectory(Path.GetDirectoryName(full)!);
+        string folder = Path.GetDirectoryName(full)!;
+        for (string? above = folder; above is not null && !Directory.Exists(above); above = Path.GetDirectoryName(above))
+            if (File.Exists(above))
+                throw new IOException($"Cannot write {full}: {above} is a file, not a folder, so the folder {folder} cannot be made. " +
+                                      "Move or rename that file, or write somewhere else.");
+        try { Directory.CreateDirectory(folder); }
+        catch (UnauthorizedAccessException e)
+        {
+            throw new UnauthorizedAccessException($"Cannot write {full}: the folder {folder} cannot be created ({e.Message}). " +
+                                                  "Check that you may write there, or choose another folder.", e);
+        }
+        catch (IOException e)
+        {
+            throw new IOException($"Cannot write {full}: the folder {folder} cannot be created ({e.Message}). Check that you may write there, or choose another folder.", e);
+        }
         return full;
+    }
+
+    /// <summary>
+    /// Runs one step of a write, and turns a bare I/O error into one that names the file and the reason: for a full disk
+    /// (ENOSPC, EFBIG, EDQUOT, or Windows' "disk full") how much space is left. Other exceptions pass unchanged.
+    /// </summary>
+    static void Explained(string full, Action step)
+    {
+        try { step(); }
+        catch (IOException e) when (e.GetType() == typeof(IOException) && !e.Message.Contains(full, StringComparison.Ordinal))
+        {
+            string folder = Path.GetDirectoryName(full)!;
+            if (IsDiskFull(e))
+                throw new IOException($"Cannot write {full}: there is not enough space on the disk{FreeSpace(folder)} ({e.Message}). " +
+                                      "Free some space, or write somewhere else.", e);
+            throw new IOException($"Cannot write {full}: {e.Message}", e);
+        }
+    }
+
+    static bool IsDiskFull(IOException e) =>
+        e.HResult is 28 or 27 or 122 || (e.HResult < 0 && (e.HResult & 0xFFFF) is 0x70 or 0x27) ||     // ENOSPC, EFBIG, EDQUOT; ERROR_DISK_FULL, ERROR_HANDLE_DISK_FULL
+        e.Message.Contains("No space left", StringComparison.OrdinalIgnoreCase) || e.Message.Contains("file length was too large", StringComparison.OrdinalIgnoreCase);
+
+    static string FreeSpace(string folder)
+    {
+        try
+        {
+            var drive = new DriveInfo(folder);
+            return string.Create(System.Globalization.CultureInfo.InvariantCulture, $": {drive.AvailableFreeSpace / 1e6:N1} MB free on {drive.Name}");
+        }
+        catch (Exception e) when (e is IOException or ArgumentException or UnauthorizedAccessException) { return ""; }
     }
 
     static string TemporaryPath(string full) =>

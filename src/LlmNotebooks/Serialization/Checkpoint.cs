@@ -67,18 +67,47 @@ public static class Checkpoint
         try
         {
             var expected = module.state_dict();
-            var missing = expected.Keys.Except(loaded.Keys).ToList();
-            var unexpected = loaded.Keys.Where(k => !k.StartsWith(OptimizerPrefix, StringComparison.Ordinal)).Except(expected.Keys).ToList();
-            if (missing.Count > 0 || unexpected.Count > 0)
-                throw new InvalidDataException($"{path} does not match this model: missing [{string.Join(", ", missing.Take(5))}], " +
-                                               $"unexpected [{string.Join(", ", unexpected.Take(5))}]. Was it saved from a different architecture or config?");
-            foreach (var (name, tensor) in expected)
-                if (!tensor.shape.SequenceEqual(loaded[name].shape) || tensor.dtype != loaded[name].dtype)
-                    throw new InvalidDataException($"{path}: '{name}' is {loaded[name].dtype} {ShapeGuard.Format(loaded[name].shape)} in the file " +
-                                                   $"but {tensor.dtype} {ShapeGuard.Format(tensor.shape)} in the model. Was it saved with a different config?");
+            RequireMatch(expected, loaded, path);
             using var _ = no_grad();
             foreach (var (name, tensor) in expected) tensor.copy_(loaded[name]);
         }
         finally { foreach (var t in loaded.Values) t.Dispose(); }
+    }
+
+    /// <summary>
+    /// Throws unless <paramref name="loaded"/> (read from <paramref name="path"/>) holds exactly the tensors of
+    /// <paramref name="expected"/> (a module's state dict), with the same shapes and dtypes; tensors under
+    /// <see cref="OptimizerPrefix"/> are ignored. Changes nothing, so a loader can check everything before it copies.
+    /// </summary>
+    /// <exception cref="InvalidDataException">Names, shapes or dtypes that differ; a file saved from a model with LoRA
+    /// adapters or 4-bit layers says so and how to get a plain model's file.</exception>
+    public static void RequireMatch(IReadOnlyDictionary<string, Tensor> expected, IReadOnlyDictionary<string, Tensor> loaded, string path)
+    {
+        ArgumentNullException.ThrowIfNull(expected);
+        ArgumentNullException.ThrowIfNull(loaded);
+        var missing = expected.Keys.Except(loaded.Keys).ToList();
+        var unexpected = loaded.Keys.Where(k => !k.StartsWith(OptimizerPrefix, StringComparison.Ordinal)).Except(expected.Keys).ToList();
+        if (unexpected.FirstOrDefault(IsAdapted) is { } adapted && !expected.Keys.Any(IsAdapted))
+            throw new InvalidDataException($"{path} was saved from a model with LoRA adapters or 4-bit (NF4) layers (it holds '{adapted}'), and this is a plain model. " +
+                                           "Merge and unload the adapters before saving (adapters.MergeAndUnload(), then Checkpoint.Save(model, path)), " +
+                                           "or save the adapters alone (adapters.Save(folder)) and load them onto the base model with LoraAdapters.Load(model, folder).");
+        if (missing.Count > 0 || unexpected.Count > 0)
+            throw new InvalidDataException($"{path} does not match this model: missing [{string.Join(", ", missing.Take(5))}], " +
+                                           $"unexpected [{string.Join(", ", unexpected.Take(5))}]. Was it saved from a different architecture or config?");
+        foreach (var (name, tensor) in expected)
+            if (!tensor.shape.SequenceEqual(loaded[name].shape) || tensor.dtype != loaded[name].dtype)
+                throw new InvalidDataException($"{path}: '{name}' is {loaded[name].dtype} {ShapeGuard.Format(loaded[name].shape)} in the file " +
+                                               $"but {tensor.dtype} {ShapeGuard.Format(tensor.shape)} in the model. Was it saved with a different config?");
+    }
+
+    /// <summary>
+    /// Whether a state-dict key belongs to a LoRA wrapper (its "base_layer." or an adapter matrix "lora_A…"/"lora_B…") or
+    /// to a 4-bit layer's stored form ("weight_codes", "weight_absmax…"): names a plain model never has.
+    /// </summary>
+    static bool IsAdapted(string key)
+    {
+        string last = key[(key.LastIndexOf('.') + 1)..];
+        return key.Contains(".base_layer.", StringComparison.Ordinal) || key.StartsWith("base_layer.", StringComparison.Ordinal) ||
+               last.StartsWith("lora_", StringComparison.Ordinal) || last == "weight_codes" || last.StartsWith("weight_absmax", StringComparison.Ordinal);
     }
 }

@@ -101,12 +101,15 @@ public static class Gpt2Weights
     /// stored (in, out); float32, float16 or bfloat16) into <paramref name="model"/>, whose config must match the file's
     /// shapes. Every key and shape is checked before any tensor data is read.
     /// </summary>
-    /// <exception cref="InvalidDataException">A key missing (named), an unexpected key, a shape that differs (key, expected, got), or an unsupported dtype.</exception>
+    /// <exception cref="ArgumentException">A config GPT-2's weights do not fit as trained (see <see cref="RequireGpt2Block"/>): the exact GELU, no biases.</exception>
+    /// <exception cref="InvalidDataException">A key missing (named), an unexpected key, keys with and without the "transformer." prefix in one
+    /// file, a shape that differs (key, expected, got), or an unsupported dtype.</exception>
     public static void Load(Gpt model, string path)
     {
         ArgumentNullException.ThrowIfNull(model);
+        RequireGpt2Block(model.Config);
         var index = ReadIndex(path);
-        string prefix = index.Keys.Any(k => k.StartsWith(HfPrefix, StringComparison.Ordinal)) ? HfPrefix : "";
+        string prefix = Prefix(path, index);
         var entries = KeyMap(model.Config);
         var fileKeys = index.Keys.Select(k => k.StartsWith(prefix, StringComparison.Ordinal) ? k[prefix.Length..] : k).ToHashSet();
 
@@ -182,6 +185,37 @@ public static class Gpt2Weights
         return map;
     }
 
+    /// <summary>
+    /// Throws unless <paramref name="config"/> computes a block the way GPT-2 was trained, so that its weights give GPT-2's
+    /// outputs: the tanh approximation of GELU, and biases in every Linear and LayerNorm. (The shapes are checked against
+    /// the file separately.) One place for every such field of the config.
+    /// </summary>
+    static void RequireGpt2Block(GptConfig config)
+    {
+        if (!config.TanhGelu)
+            throw new ArgumentException("This model's config has TanhGelu = false (the exact GELU), but GPT-2 was trained with the tanh GELU: use GptConfig.Gpt2Small " +
+                                        "or set TanhGelu: true. With the exact GELU its logits would differ from GPT-2's by about 1.5e-3, silently.", "model");
+        if (!config.Bias)
+            throw new ArgumentException("This model's config has Bias = false, but GPT-2's Linear and LayerNorm layers have biases: use GptConfig.Gpt2Small or set Bias: true.", "model");
+    }
+
+    /// <summary>
+    /// The key prefix of a GPT-2 file: "transformer." (Hugging Face's GPT2LMHeadModel) or none (GPT2Model). lm_head.weight
+    /// never has it. A file whose other keys mix the two was put together from different sources and is refused.
+    /// </summary>
+    static string Prefix(string path, IReadOnlyDictionary<string, SafetensorsFile.TensorInfo> index)
+    {
+        var keys = index.Keys.Where(k => k != "lm_head.weight").ToList();
+        var with = keys.Where(k => k.StartsWith(HfPrefix, StringComparison.Ordinal)).ToList();
+        if (with.Count == 0) return "";
+        var without = keys.Where(k => !k.StartsWith(HfPrefix, StringComparison.Ordinal)).Order(StringComparer.Ordinal).ToList();
+        if (without.Count > 0)
+            throw new InvalidDataException($"{path} mixes key prefixes: {with.Count} keys start with \"{HfPrefix}\" (such as {with.Order(StringComparer.Ordinal).First()}) " +
+                                           $"and {without.Count} do not ({Guard.Shorten(without, 5)}). A GPT-2 file names its weights one way throughout; " +
+                                           $"this one was put together from different sources. Export it again from one model, or download {FileName} from {DownloadUrl}.");
+        return HfPrefix;
+    }
+
     static readonly Regex IgnoredKey = new(@"^(h\.\d+\.attn\.(bias|masked_bias)|lm_head\.weight)$", RegexOptions.CultureInvariant);
 
     /// <summary>Keys that are in GPT-2 files but are not weights of the model: causal-mask buffers, and the output layer (a copy of wte).</summary>
@@ -196,7 +230,7 @@ public static class Gpt2Weights
     /// <summary>(vocabulary, context, layers, width) read from a GPT-2 file's shapes.</summary>
     static (long Vocab, long Context, long Layers, long Width) Describe(string path, IReadOnlyDictionary<string, SafetensorsFile.TensorInfo> index)
     {
-        string prefix = index.Keys.Any(k => k.StartsWith(HfPrefix, StringComparison.Ordinal)) ? HfPrefix : "";
+        string prefix = Prefix(path, index);
         if (!index.TryGetValue(prefix + "wte.weight", out var wte) || !index.TryGetValue(prefix + "wpe.weight", out var wpe) || wte.Shape.Length != 2 || wpe.Shape.Length != 2)
             throw new InvalidDataException($"{path} is not a GPT-2 checkpoint: it has no 2-D wte.weight and wpe.weight. Its keys: {Guard.Shorten(index.Keys.ToList(), 10)}.");
         var layer = new Regex(@"^h\.(\d+)\.", RegexOptions.CultureInvariant);

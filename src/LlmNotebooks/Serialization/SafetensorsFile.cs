@@ -101,23 +101,38 @@ public static class SafetensorsFile
         Span<byte> lengthBytes = stackalloc byte[8];
         if (stream.ReadAtLeast(lengthBytes, 8, throwOnEndOfStream: false) < 8)
             throw new InvalidDataException($"{path} is too short to be a safetensors file ({stream.Length} bytes). Was it written completely?");
+        // A PyTorch file is named as one, but only where its first bytes cannot be a safetensors header length that fits.
+        string? foreign = ForeignFormat(lengthBytes);
+        InvalidDataException NotSafetensors(string message, Exception? inner = null) => foreign is null ? new InvalidDataException(message, inner) :
+            new InvalidDataException($"{path}: this looks like a PyTorch {foreign} file (what torch.save writes: pytorch_model.bin, .pt, .pth); only safetensors is read, " +
+                                     "because loading a pickle runs code from the file. Download the model's .safetensors file instead, or convert this one in Python: " +
+                                     "safetensors.torch.save_file(torch.load(path, weights_only=True), \"model.safetensors\").", inner);
         ulong length = BinaryPrimitives.ReadUInt64LittleEndian(lengthBytes);
         if (length > MaxHeaderBytes)
-            throw new InvalidDataException($"{path}: its safetensors header claims {length:N0} bytes, more than the {MaxHeaderBytes:N0} this reader accepts " +
-                                           "(the format's own limit; real headers are a few kilobytes). The file is damaged or not a safetensors file.");
+            throw NotSafetensors($"{path}: its safetensors header claims {length:N0} bytes, more than the {MaxHeaderBytes:N0} this reader accepts " +
+                                 "(the format's own limit; real headers are a few kilobytes). The file is damaged or not a safetensors file.");
         if (length == 0 || (long)length > stream.Length - 8)
-            throw new InvalidDataException($"{path} is not a safetensors file: its header length ({length:N0} bytes) does not fit the file ({stream.Length:N0} bytes). Was it written completely?");
+            throw NotSafetensors($"{path} is not a safetensors file: its header length ({length:N0} bytes) does not fit the file ({stream.Length:N0} bytes). Was it written completely?");
         var bytes = new byte[length];
         stream.ReadExactly(bytes);
         try
         {
-            return JsonNode.Parse(bytes) as JsonObject ?? throw new InvalidDataException($"{path}: the safetensors header is not a JSON object.");
+            return JsonNode.Parse(bytes) as JsonObject ?? throw NotSafetensors($"{path}: the safetensors header is not a JSON object.");
         }
         catch (JsonException e)
         {
-            throw new InvalidDataException($"{path} is not a safetensors file: its header is not valid JSON ({e.Message}).", e);
+            throw NotSafetensors($"{path} is not a safetensors file: its header is not valid JSON ({e.Message}).", e);
         }
     }
+
+    /// <summary>
+    /// "zip" for a file that starts like a zip archive ('PK\x03\x04': torch.save's format since PyTorch 1.6), "pickle" for
+    /// one that starts with pickle's protocol byte 0x80 and a protocol number 2–5 (torch.save's older format), else null.
+    /// A safetensors file starts with its header length instead, so these bytes are only a hint: the caller names the
+    /// format only once the length has proved impossible.
+    /// </summary>
+    static string? ForeignFormat(ReadOnlySpan<byte> start) =>
+        start[..4].SequenceEqual("PK\u0003\u0004"u8) ? "zip" : start[0] == 0x80 && start[1] is >= 2 and <= 5 ? "pickle" : null;
 
     /// <summary>
     /// Rewrites the header of <paramref name="path"/> (a temporary file of <see cref="Write"/>, not yet visible) with a

@@ -120,10 +120,30 @@ public static class SequenceLogProbs
         using var scope = NewDisposeScope();
         long T = batch.Tokens.shape[1];
         if (T < 2) return zeros(batch.Count, 0).MoveToOuterDisposeScope();
+        RequireVocabulary(batch, model.Config.VocabSize);
         var logits = model.forward(batch.Input);                                           // (B, T−1, V): position t predicts token t+1
         var targets = batch.Targets.unsqueeze(-1);                                         // (B, T−1, 1)
         var logp = nn.functional.log_softmax(logits, -1).gather(-1, targets).squeeze(-1); // (B, T−1)
         return (logp.to(float32) * batch.ResponseMask).MoveToOuterDisposeScope();
+    }
+
+    /// <summary>
+    /// Throws when a token of the batch is outside [0, <paramref name="vocabSize"/>), naming its row and position: the model
+    /// checks what it reads, but the last token of each row is only a target, and gathering its log-probability would fail
+    /// with an index error that names neither.
+    /// </summary>
+    static void RequireVocabulary(ResponseBatch batch, long vocabSize)
+    {
+        using var _ = no_grad();
+        var bad = batch.Tokens.lt(0).logical_or(batch.Tokens.ge(vocabSize));
+        if (!bad.any().item<bool>()) return;
+        var first = bad.nonzero()[0];
+        long b = first[0].item<long>(), t = first[1].item<long>(), id = batch.Tokens[b, t].item<long>();
+        string where = t < batch.PromptLengths[(int)b] ? $"position {t} of its prompt"
+            : t < batch.PromptLengths[(int)b] + batch.ResponseLengths[(int)b] ? $"position {t - batch.PromptLengths[(int)b]} of its response (position {t} of the row)"
+            : $"position {t}, in the padding (the padding token)";
+        throw new ArgumentException($"Row {b} of the batch holds token id {id} at {where}, outside the model's vocabulary [0, {vocabSize}) (valid ids are 0 to {vocabSize - 1}). " +
+                                    "Was it encoded with another tokenizer?", nameof(batch));
     }
 
     /// <summary>(B): log π(response | prompt) of every row, the sum of <see cref="PerToken"/> over the response.</summary>

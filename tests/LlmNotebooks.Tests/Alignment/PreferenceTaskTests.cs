@@ -217,7 +217,7 @@ public class PreferenceTaskTests : IDisposable
         var e = Assert.Throws<ArgumentException>(() => new Trainer(rm, tooLong, PreferenceTask.Options(1)));
         Assert.StartsWith("The rejected response of training pair 1 is 1 prompt + 8 response = 9 tokens, longer than the reward model's context window of 8 tokens.", e.Message);
         var outside = new PreferenceTask([new PairTokens([1], [9], [2])], null, Pad);
-        Assert.Contains("holds token id 9, outside the reward model's vocabulary [0, 8)", Assert.Throws<ArgumentException>(() => new Trainer(rm, outside, PreferenceTask.Options(1))).Message);
+        Assert.Contains("holds token id 9 at position 0 of the response (position 1 of prompt + response), outside the reward model's vocabulary [0, 8) (valid ids are 0 to 7)", Assert.Throws<ArgumentException>(() => new Trainer(rm, outside, PreferenceTask.Options(1))).Message);
         manual_seed(1);
         using var gpt = new Gpt(Small);
         Assert.Contains("A PreferenceTask trains a RewardModel; got a Gpt", Assert.Throws<ArgumentException>(() => new Trainer(gpt, new PreferenceTask(pairs, null, Pad), PreferenceTask.Options(1))).Message);

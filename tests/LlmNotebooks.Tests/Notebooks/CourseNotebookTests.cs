@@ -24,6 +24,7 @@ public class CourseNotebookTests(ITestOutputHelper output)
         {
             RepoRoot = TestSetup.RepoRoot,
             OutputDirectory = Path.Combine(TestSetup.RepoRoot, "artifacts", "test-executed"),
+            CellTimeout = TimeSpan.FromMinutes(20),   // chapter 4's training cell: ~130 s on a quiet 2-core machine, over 300 s on a busy one
             Log = log,
         });
         output.WriteLine(log.ToString());

@@ -233,6 +233,54 @@ public class Gpt2WeightsTests
         Assert.Equal(Small.ParameterCount(), map.Sum(m => m.FileShape.Aggregate(1L, (a, b) => a * b)));
     }
 
+    [Fact]
+    public void A_config_with_the_exact_gelu_or_no_biases_is_refused_before_the_file_is_read()
+    {
+        string dir = TempDir();
+        try
+        {
+            using var scope = NewDisposeScope();
+            string path = Write(dir, Gpt2State(Small));
+            using var exact = new Gpt(Small with { TanhGelu = false });
+            var before = exact.state_dict().ToDictionary(p => p.Key, p => p.Value.clone());
+            var e = Assert.Throws<ArgumentException>(() => Gpt2Weights.Load(exact, path));
+            Assert.Equal("This model's config has TanhGelu = false (the exact GELU), but GPT-2 was trained with the tanh GELU: use GptConfig.Gpt2Small or set TanhGelu: true. " +
+                         "With the exact GELU its logits would differ from GPT-2's by about 1.5e-3, silently. (Parameter 'model')", e.Message);
+            Assert.All(exact.state_dict(), p => Assert.True(TensorAssert.Same(before[p.Key], p.Value)));
+            using var noBias = new Gpt(Small with { Bias = false });
+            Assert.StartsWith("This model's config has Bias = false, but GPT-2's Linear and LayerNorm layers have biases",
+                              Assert.Throws<ArgumentException>(() => Gpt2Weights.Load(noBias, path)).Message);
+        }
+        finally { Directory.Delete(dir, recursive: true); }
+    }
+
+    [Fact]
+    public void A_file_that_mixes_key_prefixes_is_refused_by_name_but_lm_head_may_go_without_one()
+    {
+        string dir = TempDir();
+        try
+        {
+            using var scope = NewDisposeScope();
+            var state = Gpt2State(Small);
+            var mixed = state.ToDictionary(p => p.Key.StartsWith("h.1.", StringComparison.Ordinal) ? p.Key : "transformer." + p.Key, p => p.Value);
+            string path = Write(dir, mixed);
+            using var gpt = new Gpt(Small);
+            var e = Assert.Throws<InvalidDataException>(() => Gpt2Weights.Load(gpt, path));
+            Assert.StartsWith($"{path} mixes key prefixes: ", e.Message);
+            Assert.Contains("keys start with \"transformer.\" (such as transformer.h.0.", e.Message);
+            Assert.Contains("do not (h.1.", e.Message);
+            Assert.Contains("this one was put together from different sources", e.Message);
+            Assert.StartsWith($"{path} mixes key prefixes: ", Assert.Throws<InvalidDataException>(() => Gpt2Weights.LoadGpt2Small(path)).Message);
+
+            // Hugging Face's GPT2LMHeadModel: every key under "transformer." but the (tied) lm_head.weight.
+            var hf = state.ToDictionary(p => "transformer." + p.Key, p => p.Value);
+            hf["lm_head.weight"] = state["wte.weight"];
+            Gpt2Weights.Load(gpt, Write(dir, hf, name: "hf.safetensors"));
+            Assert.True(TensorAssert.Same(gpt.state_dict()["wte.weight"], state["wte.weight"]));
+        }
+        finally { Directory.Delete(dir, recursive: true); }
+    }
+
     [Gpt2Fact]
     public void Real_gpt2_small_continues_every_effort_moves_greedily_as_published()
     {

@@ -18,7 +18,8 @@ namespace LlmNotebooks.FineTuning.LowRank;
 /// <para>Files (<see cref="Save"/>): <c>adapter_model.safetensors</c> holds only the A and B matrices, under the names
 /// they have in the adapted model ("h.0.attn.c_attn.lora_A_q"); <c>adapter_config.json</c> holds r, α, dropout, the
 /// target patterns, the adapted layers, the base model's <see cref="Lora.BaseFingerprint"/> and the SHA-256 of the
-/// tensor file. Both are written atomically, tensors first.</para>
+/// tensor file. The two are written as one set (<see cref="AtomicFile.WriteAll"/>): a save that fails leaves the
+/// previous pair as it was, loadable.</para>
 /// </summary>
 public sealed class LoraAdapters
 {
@@ -62,6 +63,12 @@ public sealed class LoraAdapters
     {
         Alive();
         if (IsMerged) throw new InvalidOperationException("The adapters are already merged; call Unmerge() first.");
+        // Every layer is checked before the first is merged, so a refusal never leaves the model half merged.
+        var rigid = _layers.Where(l => l.Layer.Base is not Linear).ToList();
+        if (rigid.Count > 0)
+            throw new NotSupportedException($"Only adapters on plain Linear layers can be merged; {string.Join(", ", rigid.Take(5).Select(l => $"'{l.Name}' ({l.Layer.Base.GetType().Name})"))}" +
+                                            $"{(rigid.Count > 5 ? $" and {rigid.Count - 5} more" : "")} cannot take a merged adapter, so nothing was merged. " +
+                                            "Keep the adapters separate (they work unmerged), or dequantize those layers into Linear layers first.");
         foreach (var (_, l) in _layers) l.Merge();
     }
 
@@ -128,16 +135,27 @@ public sealed class LoraAdapters
         string full = Path.GetFullPath(folder);
         if (File.Exists(full)) throw new IOException($"{full} is a file; adapters are saved into a folder (it gets {WeightsFile} and {ConfigFile}).");
         if (BaseFingerprint is null) throw new InvalidOperationException("This model lives on the meta device (shapes without weights): there is nothing to save.");
-        Directory.CreateDirectory(full);
         string weights = Path.Combine(full, WeightsFile), config = Path.Combine(full, ConfigFile);
+        string? weightsHash = null;
         using (no_grad())
         {
             var tensors = Tensors().ToDictionary(p => p.Key, p => p.Value.detach());
-            SafetensorsFile.Write(weights, tensors, new Dictionary<string, string> { ["format"] = Format, ["base_fingerprint"] = BaseFingerprint });
-            foreach (var t in tensors.Values) t.Dispose();
+            try
+            {
+                // Both files are written beside their targets first and renamed into place together: a failure at any point
+                // leaves the previous pair (weights and the config that names their hash) as it was.
+                AtomicFile.WriteAll(
+                [
+                    (weights, temp =>
+                    {
+                        SafetensorsFile.Write(temp, tensors, new Dictionary<string, string> { ["format"] = Format, ["base_fingerprint"] = BaseFingerprint });
+                        weightsHash = Convert.ToHexStringLower(SHA256.HashData(File.ReadAllBytes(temp)));
+                    }),
+                    (config, temp => File.WriteAllBytes(temp, ConfigJson(weightsHash!))),   // atomic: WriteAll's own temporary
+                ]);
+            }
+            finally { foreach (var t in tensors.Values) t.Dispose(); }
         }
-        string weightsHash = Convert.ToHexStringLower(SHA256.HashData(File.ReadAllBytes(weights)));
-        AtomicFile.Write(config, ConfigJson(weightsHash));
         return (weights, config);
     }
 

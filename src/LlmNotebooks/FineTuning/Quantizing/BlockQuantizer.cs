@@ -31,12 +31,20 @@ public static class BlockQuantizer
     /// default) in blocks of <paramref name="blockSize"/> values, each with its absmax, double-quantized unless
     /// <paramref name="doubleQuantize"/> is false. Deterministic: the same weight always gives the same bytes.
     /// </summary>
-    /// <exception cref="ArgumentException">The block size is not positive and even, or does not divide the weight's element count.</exception>
+    /// <param name="weight">The tensor to quantize.</param>
+    /// <param name="format">The 4-bit format (NF4 when null).</param>
+    /// <param name="blockSize">Values per absmax scale.</param>
+    /// <param name="doubleQuantize">Whether the absmax scales are themselves stored in 8 bits.</param>
+    /// <param name="scaleBlockSize">Absmax scales per fp32 group scale when double-quantized.</param>
+    /// <param name="name">What the tensor is called in an error message ("h.0.attn.c_attn.weight").</param>
+    /// <exception cref="ArgumentException">The block size is not positive and even, or does not divide the weight's element
+    /// count; or a value is NaN, ±∞ or beyond float32's range (the message names the tensor and the first such index).</exception>
     public static QuantizedTensor Quantize(Tensor weight, FourBitFormat? format = null, int blockSize = DefaultBlockSize,
-                                           bool doubleQuantize = true, int scaleBlockSize = DefaultScaleBlockSize)
+                                           bool doubleQuantize = true, int scaleBlockSize = DefaultScaleBlockSize, string name = "weight")
     {
         format ??= FourBitFormat.Nf4;
         RequireFloat(weight, "weight");
+        RequireRepresentable(weight, name);
         long n = weight.numel();
         RequireBlocks(n, weight.shape, blockSize);
         if (doubleQuantize && scaleBlockSize <= 0)
@@ -108,6 +116,7 @@ public static class BlockQuantizer
     public static (Tensor Codes, Tensor GroupScales, Tensor Mean) QuantizeScales(Tensor scales, int groupSize = DefaultScaleBlockSize)
     {
         RequireFloat(scales, "scales");
+        RequireRepresentable(scales, "scales");
         if (scales.dim() != 1 || scales.shape[0] == 0) throw new ArgumentException($"Expected a non-empty 1-D tensor of scales, got {ShapeGuard.Format(scales.shape)}.", nameof(scales));
         if (groupSize <= 0) throw new ArgumentOutOfRangeException(nameof(groupSize), $"The group size must be positive, got {groupSize}.");
         using var scope = NewDisposeScope();
@@ -134,6 +143,36 @@ public static class BlockQuantizer
                 $"({count:N0} = {count / blockSize} × {blockSize} + {count % blockSize}). Choose a block size that divides it" +
                 (fits.Length > 0 ? $" (here: {fits})" : "") + ", or leave this tensor unquantized.", nameof(blockSize));
         }
+    }
+
+    /// <summary>
+    /// Throws unless every value of <paramref name="values"/> is finite and within float32's range (the codes' scales are
+    /// float32). One NaN or ∞ would not stay in its place: it becomes its block's absmax, and with double quantization the
+    /// mean of all the scales, so every dequantized value of the tensor would come back non-finite. The message names the
+    /// tensor (<paramref name="name"/>), the first bad index and its value.
+    /// </summary>
+    /// <exception cref="ArgumentException">A NaN, ±∞, or a float64 value beyond ±3.4·10³⁸.</exception>
+    public static void RequireRepresentable(Tensor values, string name)
+    {
+        ArgumentNullException.ThrowIfNull(values);
+        if (!is_floating_point(values.dtype) || values.numel() == 0) return;
+        using var scope = NewDisposeScope();
+        var x = values.detach();
+        var bad = isfinite(x).logical_not();
+        if (x.dtype == ScalarType.Float64) bad = bad.logical_or(x.abs().gt(float.MaxValue));
+        if (!bad.any().item<bool>()) return;
+        long flat = bad.reshape(-1).nonzero().reshape(-1)[0].item<long>();
+        double value = x.reshape(-1)[flat].to(ScalarType.Float64).item<double>();
+        long total = bad.sum().item<long>();
+        var index = new long[x.dim()];
+        for (long rest = flat, d = x.dim() - 1; d >= 0; d--) { index[d] = rest % x.shape[d]; rest /= x.shape[d]; }
+        string what = double.IsNaN(value) ? "NaN" : double.IsInfinity(value) ? (value > 0 ? "+∞" : "−∞")
+            : $"{value.ToString("G6", System.Globalization.CultureInfo.InvariantCulture)}, beyond float32's range (±3.4e38)";
+        throw new ArgumentException(
+            $"Cannot quantize {name}: its value at [{string.Join(", ", index)}] is {what}" + (total > 1 ? $" ({total:N0} values are not representable)" : "") +
+            $". A 4-bit tensor stores each value as a fraction of its block's largest |value|, and the scales share one mean, so one such value " +
+            $"would make all {x.numel():N0} dequantized values non-finite. Find where it came from (a diverged run? load an earlier checkpoint), " +
+            "or leave this tensor unquantized.", name);
     }
 
     static void RequireFloat(Tensor t, string name)

@@ -73,7 +73,7 @@ public sealed class Nf4Linear : Module<Tensor, Tensor>, ILinearLayer
     {
         ArgumentNullException.ThrowIfNull(linear);
         using var _ = no_grad();
-        var weight = BlockQuantizer.Quantize(linear.weight, format, blockSize, doubleQuantize, scaleBlockSize);
+        var weight = BlockQuantizer.Quantize(linear.weight, format, blockSize, doubleQuantize, scaleBlockSize, name: $"{name}.weight");
         try { return new Nf4Linear(weight, linear.bias, name); }
         catch { weight.Dispose(); throw; }
     }
@@ -92,10 +92,14 @@ public sealed class Nf4Linear : Module<Tensor, Tensor>, ILinearLayer
     public long StoredBytes => Weight.StoredBytes + (bias is null ? 0 : 4 * bias.numel());
 
     /// <summary>(…, InFeatures) → (…, OutFeatures), in the input's dtype (weight and bias are cast to it for the call).</summary>
+    /// <exception cref="ArgumentException">The last dimension is not InFeatures, or the input is not floating point (int64 would compute zeros).</exception>
     public override Tensor forward(Tensor x)
     {
         if (x.dim() == 0 || x.shape[^1] != InFeatures)
             throw new ArgumentException($"{GetName()} expects inputs whose last dimension is InFeatures = {InFeatures}, got {ShapeGuard.Format(x.shape)}.", nameof(x));
+        if (!is_floating_point(x.dtype))
+            throw new ArgumentException($"{GetName()} computes in floating point, but its input is {x.dtype}: a linear layer of integers would round its " +
+                                        "4-bit weights (all below 1 in size) to 0. Convert the input first (x.to(float32)); token ids go through an Embedding, not a linear layer.", nameof(x));
         using var scope = NewDisposeScope();
         var w = DequantizedWeight();                           // (out, in): lives only for this call
         if (w.dtype != x.dtype) w = w.to(x.dtype);

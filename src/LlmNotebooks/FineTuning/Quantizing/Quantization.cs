@@ -19,7 +19,9 @@ public static class Quantization
     /// (biases in fp32): the ones named in <paramref name="names"/> (dotted names, see <see cref="ModuleSurgery.LinearNames"/>),
     /// or every Linear when it is null. The replaced fp32 layers are disposed. Embeddings and LayerNorms are left as they are.
     /// </summary>
-    /// <exception cref="ArgumentException">A name that is not a Linear of the model (the message lists those that are), or a weight whose size the block size does not divide.</exception>
+    /// <exception cref="ArgumentException">A name that is not a Linear of the model (the message lists those that are), a weight whose size the
+    /// block size does not divide, or a weight with a NaN, ∞ or out-of-range value (named, with its index). Every layer is checked before
+    /// the first is replaced, so a refusal leaves the model as it was.</exception>
     public static QuantizationReport QuantizeLinears(nn.Module model, IEnumerable<string>? names = null, FourBitFormat? format = null,
                                                      int blockSize = BlockQuantizer.DefaultBlockSize, bool doubleQuantize = true,
                                                      int scaleBlockSize = BlockQuantizer.DefaultScaleBlockSize)
@@ -43,6 +45,7 @@ public static class Quantization
             var w = ((Linear)ModuleSurgery.Find(model, name)).weight;
             try { BlockQuantizer.RequireBlocks(w.numel(), w.shape, blockSize); }
             catch (ArgumentException e) { throw new ArgumentException($"{name}: {e.Message}", nameof(blockSize), e); }
+            BlockQuantizer.RequireRepresentable(w, $"{name}.weight");
         }
         foreach (var name in chosen)
         {
