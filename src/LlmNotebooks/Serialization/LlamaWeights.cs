@@ -182,7 +182,7 @@ public static class LlamaWeights
                 var loaded = SafetensorsFile.ReadTensors(path, names);
                 foreach (var e in group)
                     target[e.ModelKey].narrow(0, e.Row, e.FileShape[0]).copy_(loaded[e.FileKey].to(ScalarType.Float32));
-                if (group.Key < 0 && hasHead && !loaded[LmHead].equal(loaded[Embedding]).item<bool>())
+                if (group.Key < 0 && hasHead && !loaded[LmHead].eq(loaded[Embedding]).all().item<bool>())
                     throw new InvalidDataException($"{path}: '{LmHead}' differs from '{Embedding}': this checkpoint has an output layer of its own (untied), " +
                                                    "but the course's Gpt scores tokens with its token embedding (logits = hidden · wteᵀ), so it cannot hold both. " +
                                                    "Choose a checkpoint with tie_word_embeddings: true (SmolLM2's are).");
