@@ -17,9 +17,17 @@ namespace LlmNotebooks.Serialization;
 /// store (out, in), as TorchSharp's do, so nothing is transposed; bfloat16 and float16 files are widened to float32.
 /// The course model's output layer is its token embedding (tied): a checkpoint with an lm_head of its own is refused.
 /// <code>
-/// using var model = LlamaWeights.TryLoad(out string reason);
-/// if (model is null) Console.WriteLine(reason);   // says how to get the files
+/// using var smol = LlamaWeights.TryLoad(out string reason, blockSize: 256);
+/// if (smol is null) Console.WriteLine(reason);   // which files are missing, and the commands that get them
+/// else
+/// {
+///     var tokenizer = LlamaWeights.LoadTokenizer();
+///     var prompt = tokenizer.Encode("The capital of France is");
+///     var completion = BatchedGeneration.Generate(smol, [prompt], 12, stopTokens: [0], useCache: true)[0];
+///     Console.WriteLine(tokenizer.Decode(completion.Content));
+/// }
 /// </code>
+/// LLAMA_CELL.md at the checkout's root holds the notebook cell built on it.
 /// </summary>
 public static class LlamaWeights
 {
