@@ -197,6 +197,21 @@ public static class Gpt2Weights
                                         "or set TanhGelu: true. With the exact GELU its logits would differ from GPT-2's by about 1.5e-3, silently.", "model");
         if (!config.Bias)
             throw new ArgumentException("This model's config has Bias = false, but GPT-2's Linear and LayerNorm layers have biases: use GptConfig.Gpt2Small or set Bias: true.", "model");
+        var gpt2Block = new GptConfig(config.VocabSize, config.BlockSize, config.Layers, config.Heads, config.Channels, config.Dropout, Bias: true, TanhGelu: true, RopeTheta: config.RopeTheta);
+        if (config with { MlpHidden = null } != gpt2Block || config.FeedForwardHidden != 4 * config.Channels)
+        {
+            var changed = new List<string>();
+            if (config.Norm != gpt2Block.Norm) changed.Add($"Norm = {config.Norm}");
+            if (config.Positions != gpt2Block.Positions) changed.Add($"Positions = {config.Positions}");
+            if (config.Mlp != gpt2Block.Mlp) changed.Add($"Mlp = {config.Mlp}");
+            if (config.FeedForwardHidden != 4 * config.Channels) changed.Add($"MlpHidden = {config.MlpHidden}");
+            if (config.KeyValueHeads != config.Heads) changed.Add($"KvHeads = {config.KvHeads}");
+            if (config.QkNorm) changed.Add("QkNorm = true");
+            if (config.Window is not null) changed.Add($"Window = {config.Window}");
+            if (config.NormEps != gpt2Block.NormEps) changed.Add($"NormEps = {config.NormEps}");
+            throw new ArgumentException($"GPT-2's weights fit only GPT-2's block (LayerNorm, learned positions, a GELU network of 4C, one key/value head per query head), " +
+                                        $"but this model's config has {string.Join(", ", changed)}: use GptConfig.Gpt2Small. (A Llama-family checkpoint loads with LlamaWeights.)", "model");
+        }
     }
 
     /// <summary>

@@ -291,4 +291,29 @@ public class Gpt2WeightsTests
         string text = Sampler.Generate(gpt2, tokenizer, "Every effort moves", 8, SamplingOptions.Greedy);
         Assert.StartsWith("Every effort moves forward, but it's not enough.", text);
     }
+
+    [Theory]
+    [InlineData("rms", "Norm = RmsNorm")]
+    [InlineData("rope", "Positions = Rotary")]
+    [InlineData("gqa", "KvHeads = 1")]
+    [InlineData("window", "Window = 4")]
+    [InlineData("hidden", "MlpHidden = 40")]
+    public void A_modern_block_is_refused_by_the_option_GPT2_lacks(string variant, string named)
+    {
+        var gpt2 = new GptConfig(VocabSize: 11, BlockSize: 8, Layers: 1, Heads: 2, Channels: 16, TanhGelu: true);
+        var config = variant switch
+        {
+            "rms" => gpt2 with { Norm = NormKind.RmsNorm },
+            "rope" => gpt2 with { Positions = PositionKind.Rotary },
+            "gqa" => gpt2 with { KvHeads = 1 },
+            "window" => gpt2 with { Window = 4 },
+            _ => gpt2 with { MlpHidden = 40 },
+        };
+        using var model = new Gpt(config);
+        var e = Assert.Throws<ArgumentException>(() => Gpt2Weights.Load(model, "never-read.safetensors"));
+        Assert.Contains(named, e.Message);
+        Assert.Contains("LlamaWeights", e.Message);
+        using var explicitDefault = new Gpt(gpt2 with { MlpHidden = 64 });            // 4C written out is still GPT-2's block
+        Assert.IsNotType<ArgumentException>(Record.Exception(() => Gpt2Weights.Load(explicitDefault, "never-read.safetensors")));
+    }
 }
