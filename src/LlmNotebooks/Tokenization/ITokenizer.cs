@@ -2,8 +2,9 @@ namespace LlmNotebooks.Tokenization;
 
 /// <summary>
 /// Turns text into token ids and back. Every course tokenizer round-trips: Decode(Encode(s)) == s, and
-/// Decode(EncodeOrdinary(s)) == s, for every valid UTF-16 string s; a string that is not valid UTF-16 (a lone surrogate)
-/// is refused with an <see cref="ArgumentException"/> that names its position, because no tokenizer could give it back.
+/// Decode(EncodeOrdinary(s)) == s, for every string it accepts; what it cannot give back it refuses with an
+/// <see cref="ArgumentException"/> rather than changing it. In particular a string that is not valid UTF-16 (a lone
+/// surrogate, which would come back as U+FFFD) is refused by every tokenizer, with the position of that surrogate.
 /// <para><b>Special tokens and user text.</b> A tokenizer may have special tokens, control symbols such as "&lt;|endoftext|&gt;"
 /// or a chat template's "[/INST]", whose ids only the code that builds a sequence may write. Text a user typed (a prompt,
 /// an instruction, an answer in training data) goes through <see cref="EncodeOrdinary"/>: there a special token's spelling
