@@ -34,6 +34,31 @@ static class Guard
         throw new ArgumentException($"{name} must be {(min == 1 ? "positive" : $"≥ {min}")}, got {value}.{Hint(hint)}", name);
     }
 
+    /// <summary>
+    /// Text (not null) that is valid UTF-16: every surrogate half (U+D800–U+DFFF) in a high–low pair. A lone half is
+    /// half of a character outside the Basic Multilingual Plane (an emoji, say) whose other half was lost, usually by a
+    /// <c>Substring</c> or a char-by-char loop that cut the pair; UTF-8 has no bytes for it, so a tokenizer could not give
+    /// it back (it would decode as U+FFFD). Every <c>ITokenizer.Encode</c> checks its text with this.
+    /// </summary>
+    /// <exception cref="ArgumentException">A lone surrogate: the message names its position (a UTF-16 index into the text).</exception>
+    public static void ValidUtf16(string text, string name)
+    {
+        ArgumentNullException.ThrowIfNull(text, name);
+        int start = text.AsSpan().IndexOfAnyInRange('\uD800', '\uDFFF');
+        if (start < 0) return;
+        for (int i = start; i < text.Length; i++)
+        {
+            char c = text[i];
+            if (!char.IsSurrogate(c)) continue;
+            if (char.IsHighSurrogate(c) && i + 1 < text.Length && char.IsLowSurrogate(text[i + 1])) { i++; continue; }
+            string which = char.IsHighSurrogate(c) ? "a high surrogate with no low surrogate after it" : "a low surrogate with no high surrogate before it";
+            throw new ArgumentException(
+                $"{name} is not valid UTF-16: position {i} (of {text.Length} chars) holds U+{(int)c:X4}, a lone surrogate ({which}): half of a character such as an emoji, " +
+                "without its other half. No tokenizer can give it back (it would decode as U+FFFD). Fix the text where it was cut: take whole characters " +
+                "(System.Text.Rune, or StringInfo's text elements) instead of single chars or a Substring that splits a pair.", name);
+        }
+    }
+
     /// <summary>How a number reads in an error: NaN and ∞ spelled out, others in the invariant culture.</summary>
     public static string Show(double value) => value switch
     {

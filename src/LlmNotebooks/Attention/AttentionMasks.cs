@@ -48,4 +48,48 @@ public static class AttentionMasks
                     $"The mask {ShapeGuard.Format(m)} does not broadcast to the attention scores {ShapeGuard.Format(scoresShape)} (B, H, T, S): " +
                     $"axis {m.Length - i} is {m[^i]}, expected 1 or {scoresShape[^i]}.", nameof(mask));
     }
+
+    /// <summary>
+    /// Refuses a mask under which some query may attend to no key at all. Softmax over a row of −∞ scores is 0/0, so
+    /// attention would give that query a NaN output, silently, and the NaN would spread through every later layer and
+    /// the loss. Cost: one reduction over the mask's own shape (before it is broadcast to the scores), and a second over
+    /// its (…, T) result. The message names the first such query: its batch, head and row in the (B, H, T, S) scores
+    /// ("every" for an axis the mask broadcasts over).
+    /// </summary>
+    /// <param name="mask">A boolean mask (true = may attend) that broadcasts to <paramref name="scoresShape"/> (<see cref="RequireCompatible"/>).</param>
+    /// <param name="scoresShape">The attention scores' shape, (…, T, S), usually (B, H, T, S).</param>
+    /// <exception cref="ArgumentException">A query row with every key masked.</exception>
+    public static void RequireEveryQuerySeesAKey(Tensor mask, long[] scoresShape)
+    {
+        ArgumentNullException.ThrowIfNull(mask);
+        ArgumentNullException.ThrowIfNull(scoresShape);
+        using var scope = NewDisposeScope();
+        var seesAKey = mask.any(-1);                                                  // (…, T) of the mask's own shape
+        if (seesAKey.all().item<bool>()) return;
+        long[] first = seesAKey.logical_not().nonzero()[0].data<long>().ToArray();  // the first blind query, in the mask's axes
+        throw new ArgumentException(
+            $"The attention mask {ShapeGuard.Format(mask.shape)} hides every key from {DescribeQuery(first, mask.shape, scoresShape)} of the scores " +
+            $"{ShapeGuard.Format(scoresShape)} (the first such query): softmax over no keys is 0/0, so its output would be NaN. Let every query see at least one " +
+            "key: a causal mask lets each token see itself; for padding, hide the padded keys (AttentionMasks.Padding) and ignore the padded queries' outputs " +
+            "in the loss instead of masking their whole row.", nameof(mask));
+    }
+
+    /// <summary>"batch 1, head 0, query row 2" for a position in the mask's axes (without its key axis), "every head" where the mask broadcasts.</summary>
+    static string DescribeQuery(long[] position, long[] maskShape, long[] scoresShape)
+    {
+        int queryAxes = scoresShape.Length - 1, offset = queryAxes - position.Length;
+        string[] names = queryAxes switch
+        {
+            3 => ["batch", "head", "query row"],
+            2 => ["batch", "query row"],
+            1 => ["query row"],
+            _ => [.. Enumerable.Range(0, queryAxes - 1).Select(a => $"axis {a}"), "query row"],
+        };
+        return string.Join(", ", Enumerable.Range(0, queryAxes).Select(a =>
+        {
+            int m = a - offset;                                                         // the mask's axis for score axis a, if it has one
+            bool broadcast = m < 0 || (maskShape[m] == 1 && scoresShape[a] != 1);
+            return broadcast ? $"every {names[a]}" : $"{names[a]} {position[m]}";
+        }));
+    }
 }

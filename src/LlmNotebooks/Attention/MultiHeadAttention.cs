@@ -58,6 +58,8 @@ public sealed class MultiHeadAttention : Module<Tensor, Tensor>
     /// Attention of <paramref name="query"/> (B, T, C) over <paramref name="context"/> (B, S, C) — itself when null.
     /// <paramref name="mask"/> (boolean, true = may attend) broadcasts to (B, H, T, S); the causal mask, if any, is added.
     /// </summary>
+    /// <exception cref="ArgumentException">Shapes that do not fit, or a mask that (with the causal mask, if any) hides every
+    /// key from some query: its output would be NaN. The message names the first such query's batch, head and row.</exception>
     public Tensor forward(Tensor query, Tensor? context, Tensor? mask = null)
     {
         context ??= query;

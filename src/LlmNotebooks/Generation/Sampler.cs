@@ -117,21 +117,25 @@ public static class Sampler
         return completion.Content;
     }
 
-    /// <summary>Encodes <paramref name="prompt"/>, generates, and returns the prompt followed by the generated text.</summary>
+    /// <summary>
+    /// Encodes <paramref name="prompt"/> as ordinary text (<see cref="ITokenizer.EncodeOrdinary"/>: a special token's
+    /// spelling typed in it stays text), generates, and returns the prompt followed by the generated text.
+    /// </summary>
     public static string Generate(Gpt model, ITokenizer tokenizer, string prompt, int maxNewTokens, SamplingOptions? options = null, long seed = 0, int? stopToken = null)
     {
-        var ids = tokenizer.Encode(prompt);
+        ArgumentNullException.ThrowIfNull(tokenizer);
+        var ids = tokenizer.EncodeOrdinary(prompt);
         return prompt + tokenizer.Decode(Generate(model, ids, maxNewTokens, options, seed, stopToken));
     }
 
-    /// <summary>The <paramref name="count"/> most likely next tokens after <paramref name="prompt"/> with their probabilities (temperature 1, no filtering).</summary>
+    /// <summary>The <paramref name="count"/> most likely next tokens after <paramref name="prompt"/> (encoded as ordinary text) with their probabilities (temperature 1, no filtering).</summary>
     public static IReadOnlyList<(int Token, string Text, double Probability)> TopNextTokens(Gpt model, ITokenizer tokenizer, string prompt, int count = 10)
     {
         ArgumentNullException.ThrowIfNull(model);
         ArgumentNullException.ThrowIfNull(tokenizer);
         if (count < 0 || count > model.Config.VocabSize)
             throw new ArgumentOutOfRangeException(nameof(count), $"Expected 0 ≤ count ≤ {model.Config.VocabSize} (the model's vocabulary), got {count}.");
-        using var probs = NextTokenProbabilities(model, tokenizer.Encode(prompt));
+        using var probs = NextTokenProbabilities(model, tokenizer.EncodeOrdinary(prompt));
         var (values, indices) = probs.topk(count);
         using (values) using (indices)
         {

@@ -9,7 +9,9 @@ namespace LlmNotebooks.Reasoning;
 /// The rule: the answer is what follows the <b>first</b> <see cref="ArithmeticFormat.AnswerMarker"/> '#', up to the
 /// first <see cref="ArithmeticFormat.EndOfAnswer"/> '.' or the end of the text (sampling usually removes the stop
 /// token; anything after it is ignored). That text, with surrounding spaces trimmed, must be a whole number: an
-/// optional '-' and 1–18 digits. Anything else (no marker, nothing after it, "93x3", a second '#') is unparsable.
+/// optional '-' and 1–<see cref="MaxDigits"/> (19) digits whose value fits a long. 19 digits is what the longest right
+/// answer has: two 18-digit operands (<see cref="ArithmeticProblem.MaxOperand"/>) sum to at most 1,999,999,999,999,999,998.
+/// Anything else (no marker, nothing after it, "93x3", a second '#') is unparsable.
 /// </para>
 /// <code>
 /// AnswerVerifier.Parse("7+6=13,4+8+1=13,3+5+1=9#933.")   // 933
@@ -19,6 +21,13 @@ namespace LlmNotebooks.Reasoning;
 /// </summary>
 public static class AnswerVerifier
 {
+    /// <summary>
+    /// The most digits an answer may have: 19, enough for every answer <see cref="ArithmeticProblem"/> can produce
+    /// (<see cref="ArithmeticProblem.MaxAnswer"/>, the sum of two largest operands, has 19), and at most what a long
+    /// holds (9,223,372,036,854,775,807 has 19 digits; a 19-digit text above it is unreadable).
+    /// </summary>
+    public const int MaxDigits = 19;
+
     /// <summary>The final answer of <paramref name="response"/>, or null when it has none that can be read.</summary>
     public static long? Parse(string? response)
     {
@@ -30,9 +39,9 @@ public static class AnswerVerifier
         var answer = (end < 0 ? rest : rest[..end]).Trim(' ');
         bool negative = answer.StartsWith("-");
         var digits = negative ? answer[1..] : answer;
-        if (digits.Length is 0 or > 18) return null;
+        if (digits.Length is 0 or > MaxDigits) return null;
         foreach (char c in digits) if (c is < '0' or > '9') return null;
-        long value = long.Parse(digits, NumberStyles.None, CultureInfo.InvariantCulture);
+        if (!long.TryParse(digits, NumberStyles.None, CultureInfo.InvariantCulture, out long value)) return null;   // 19 digits above long.MaxValue
         return negative ? -value : value;
     }
 

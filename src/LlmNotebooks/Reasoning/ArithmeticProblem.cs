@@ -21,8 +21,14 @@ namespace LlmNotebooks.Reasoning;
 /// <param name="Right">The second operand, ≥ 0 (≤ Left for subtraction).</param>
 public sealed record ArithmeticProblem(long Left, char Operation, long Right)
 {
-    /// <summary>The largest operand accepted: 18 digits, so that every sum fits a long.</summary>
+    /// <summary>
+    /// The largest operand accepted: 18 digits, so that every sum fits a long. A sum can then have 19 digits (see
+    /// <see cref="MaxAnswer"/>), which <see cref="AnswerVerifier"/> reads (<see cref="AnswerVerifier.MaxDigits"/>).
+    /// </summary>
     public const long MaxOperand = 999_999_999_999_999_999;
+
+    /// <summary>The largest answer a problem can have, <see cref="MaxOperand"/> + <see cref="MaxOperand"/> = 1,999,999,999,999,999,998 (19 digits).</summary>
+    public const long MaxAnswer = 2 * MaxOperand;
 
     /// <summary>The right result: Left + Right or Left − Right.</summary>
     public long Answer => Operation == '+' ? Left + Right : Left - Right;

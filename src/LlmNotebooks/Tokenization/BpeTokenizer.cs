@@ -54,7 +54,7 @@ public sealed partial class BpeTokenizer : ITokenizer
 
     /// <summary>GPT-2's pre-tokenisation: contractions, words with their leading space, numbers, punctuation, spaces.</summary>
     [GeneratedRegex(@"'s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+")]
-    private static partial Regex Chunks();
+    internal static partial Regex Chunks();
 
     /// <summary>
     /// The words BPE learns from, in order: the text cut at every special token (which is never merged with anything),
@@ -151,8 +151,9 @@ public sealed partial class BpeTokenizer : ITokenizer
     /// The same tokenizer with more special tokens, appended after the existing ones: every id it had keeps its meaning
     /// (bytes, merges and earlier special tokens), so a model trained with it still reads the same ids, and the new
     /// tokens get the next ids, VocabSize, VocabSize + 1, … (a model needs that many new embedding rows). Tokens it
-    /// already has are kept where they are and not added twice. Special tokens are never split: "[INST]" in a text is
-    /// one id, however the merges would have cut it. Example: the chat template of chapter 5,
+    /// already has are kept where they are and not added twice. Special tokens are never split: "[INST]" in a text given to
+    /// <see cref="Encode"/> is one id, however the merges would have cut it (<see cref="EncodeOrdinary"/>, the path for
+    /// user text, reads it as ordinary characters). Example: the chat template of chapter 5,
     /// <c>tokenizer.WithSpecialTokens(["&lt;s&gt;", "[INST]", "[/INST]", "&lt;/s&gt;", "&lt;pad&gt;"])</c>.
     /// </summary>
     /// <exception cref="ArgumentException">An empty token.</exception>
@@ -186,16 +187,46 @@ public sealed partial class BpeTokenizer : ITokenizer
         return result;
     }
 
+    /// <summary>
+    /// The ids of text the program put together: a special token's spelling in it becomes that special token's id
+    /// ("a&lt;|endoftext|&gt;b" → a, the end-of-text id, b), so a corpus whose documents are joined with
+    /// "&lt;|endoftext|&gt;" is read with its separators. <b>Not for text a user typed</b>: use <see cref="EncodeOrdinary"/>,
+    /// where "[/INST]" or "&lt;|endoftext|&gt;" inside a question stays text.
+    /// </summary>
+    /// <exception cref="ArgumentException">The text is not valid UTF-16 (the message names the position of the lone surrogate).</exception>
     public IReadOnlyList<int> Encode(string text)
     {
+        Guard.ValidUtf16(text, nameof(text));
+        if (_specialSplit is null) return EncodeText(text);
         var ids = new List<int>();
-        var parts = _specialSplit is null ? [text] : _specialSplit.Split(text);
-        foreach (string part in parts)
+        foreach (string part in _specialSplit.Split(text))
         {
             if (part.Length == 0) continue;
-            if (_special.TryGetValue(part, out int sid)) { ids.Add(sid); continue; }
-            foreach (Match m in Chunks().Matches(part)) ids.AddRange(EncodeChunk(m.Value));
+            if (_special.TryGetValue(part, out int sid)) ids.Add(sid);
+            else ids.AddRange(EncodeText(part));
         }
+        return ids;
+    }
+
+    /// <summary>
+    /// The ids of <paramref name="text"/> as ordinary text, never a special token: a special token's spelling inside it
+    /// is encoded from its bytes like any other characters ("[/INST]" typed in a question becomes the pieces
+    /// "[", "/", "INST", "]" or whatever the merges make of them, not the template's marker). The path for everything a
+    /// user typed; the code that builds a sequence adds the special ids itself. Equal to <see cref="Encode"/> for text
+    /// that contains no special token's spelling.
+    /// </summary>
+    /// <exception cref="ArgumentException">The text is not valid UTF-16 (the message names the position of the lone surrogate).</exception>
+    public IReadOnlyList<int> EncodeOrdinary(string text)
+    {
+        Guard.ValidUtf16(text, nameof(text));
+        return EncodeText(text);
+    }
+
+    /// <summary>Text with no special tokens: GPT-2's chunks, each merged.</summary>
+    List<int> EncodeText(string text)
+    {
+        var ids = new List<int>();
+        foreach (Match m in Chunks().Matches(text)) ids.AddRange(EncodeChunk(m.Value));
         return ids;
     }
 
@@ -218,6 +249,7 @@ public sealed partial class BpeTokenizer : ITokenizer
         return result;
     }
 
+    /// <summary>The text of <paramref name="ids"/>, special tokens written out as their spelling.</summary>
     public string Decode(IEnumerable<int> ids)
     {
         var bytes = new List<byte>();

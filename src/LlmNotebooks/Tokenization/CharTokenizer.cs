@@ -23,8 +23,11 @@ public sealed class CharTokenizer : ITokenizer
     /// <summary>A tokenizer whose vocabulary is every character that occurs in <paramref name="text"/>.</summary>
     public static CharTokenizer Train(string text) => new(Characters(text));
 
+    /// <summary>One id per character (text element) of <paramref name="text"/>. A character tokenizer has no special tokens, so this is <see cref="EncodeOrdinary"/>.</summary>
+    /// <exception cref="ArgumentException">A character outside the vocabulary, or text that is not valid UTF-16 (a lone surrogate; the message names its position).</exception>
     public IReadOnlyList<int> Encode(string text)
     {
+        Guard.ValidUtf16(text, nameof(text));
         var ids = new List<int>(text.Length);
         foreach (string c in Characters(text))
         {
@@ -37,25 +40,15 @@ public sealed class CharTokenizer : ITokenizer
         return ids;
     }
 
+    /// <inheritdoc cref="Encode"/>
+    public IReadOnlyList<int> EncodeOrdinary(string text) => Encode(text);
+
+    /// <summary>The characters of <paramref name="ids"/>, joined.</summary>
     public string Decode(IEnumerable<int> ids) => string.Concat(ids.Select(id =>
         id >= 0 && id < VocabSize ? Vocabulary[id] : throw new ArgumentOutOfRangeException(nameof(ids), $"Token id {id} is outside the vocabulary [0, {VocabSize - 1}].")));
 
-    /// <summary>The code points of a text element, e.g. "U+0064"; a lone surrogate (invalid UTF-16) is named as such instead of throwing.</summary>
-    static string CodePoints(string element)
-    {
-        var parts = new List<string>();
-        for (int i = 0; i < element.Length; i++)
-        {
-            if (char.IsHighSurrogate(element[i]) && i + 1 < element.Length && char.IsLowSurrogate(element[i + 1]))
-            {
-                parts.Add($"U+{char.ConvertToUtf32(element[i], element[i + 1]):X4}");
-                i++;
-            }
-            else if (char.IsSurrogate(element[i])) parts.Add($"U+{(int)element[i]:X4}, a lone surrogate half: the text is not valid UTF-16");
-            else parts.Add($"U+{(int)element[i]:X4}");
-        }
-        return string.Join(" ", parts);
-    }
+    /// <summary>The code points of a text element (valid UTF-16, checked before), e.g. "U+0064".</summary>
+    static string CodePoints(string element) => string.Join(" ", element.EnumerateRunes().Select(r => $"U+{r.Value:X4}"));
 
     static IEnumerable<string> Characters(string text)
     {

@@ -1,3 +1,4 @@
+using CsCheck;
 using LlmNotebooks.Reasoning;
 
 namespace LlmNotebooks.Tests.Reasoning;
@@ -13,8 +14,10 @@ public class AnswerVerifierTests
     [InlineData("#-12.", -12L)]
     [InlineData("#933.garbage after the end", 933L)]
     [InlineData("#007.", 7L)]
-    [InlineData("#123456789012345678.", 123456789012345678L)]   // 18 digits: the longest answer read
+    [InlineData("#123456789012345678.", 123456789012345678L)]   // 18 digits
     [InlineData("#-123456789012345678.", -123456789012345678L)]
+    [InlineData("#1999999999999999998.", 1999999999999999998L)] // 19 digits: the largest sum of two 18-digit operands
+    [InlineData("#9223372036854775807.", long.MaxValue)]        // the most a long holds
     public void ReadsTheAnswerAfterTheMarker(string response, long expected)
     {
         Assert.Equal(expected, AnswerVerifier.Parse(response));
@@ -33,7 +36,9 @@ public class AnswerVerifierTests
     [InlineData("#9#33.")]                     // a second marker
     [InlineData("#-.")]
     [InlineData("#+5.")]
-    [InlineData("#1234567890123456789.")]      // 19 digits: more than a long holds
+    [InlineData("#9223372036854775808.")]      // 19 digits, but one more than a long holds
+    [InlineData("#9999999999999999999.")]
+    [InlineData("#12345678901234567890.")]     // 20 digits
     [InlineData("#٣.")]                        // an Arabic-Indic digit is not an answer here
     [InlineData(null)]
     public void AnythingElseIsUnreadableAndWrongWithoutThrowing(string? response)
@@ -48,5 +53,26 @@ public class AnswerVerifierTests
     {
         Assert.Equal(932, AnswerVerifier.Parse("7+6=13,4+8+1=13,3+5+1=9#932."));
         Assert.False(AnswerVerifier.IsCorrect("#932.", 933));
+    }
+
+    /// <summary>Issue 24: the verifier read at most 18 digits while two 18-digit operands sum to 19, so right answers scored 0.</summary>
+    [Fact]
+    public void EveryRightAnswerAtTheLargestSizeIsRead()
+    {
+        Assert.Equal(19, AnswerVerifier.MaxDigits);
+        Assert.Equal(AnswerVerifier.MaxDigits, ArithmeticProblem.MaxAnswer.ToString(System.Globalization.CultureInfo.InvariantCulture).Length);
+        var largest = new ArithmeticProblem(ArithmeticProblem.MaxOperand, '+', ArithmeticProblem.MaxOperand);
+        Assert.Equal(ArithmeticProblem.MaxAnswer, largest.Answer);
+        Assert.Equal(1.0, AnswerVerifier.Reward(largest.AnswerOnlyResponse, largest.Answer));
+        const long low = 100_000_000_000_000_000;                                     // the smallest 18-digit operand
+        Gen.Select(Gen.Long[low, ArithmeticProblem.MaxOperand], Gen.Long[low, ArithmeticProblem.MaxOperand], Gen.Bool).Sample((x, y, subtract) =>
+        {
+            var p = subtract ? new ArithmeticProblem(Math.Max(x, y), '-', Math.Min(x, y)) : new ArithmeticProblem(x, '+', y);
+            Assert.Equal(18, p.Digits);
+            Assert.Equal(p.Answer, AnswerVerifier.Parse(p.AnswerOnlyResponse));
+            Assert.Equal(1.0, AnswerVerifier.Reward(p.ChainOfThoughtResponse, p.Answer));
+        });
+        foreach (var p in ArithmeticProblems.Generate(500, ArithmeticProblems.MaxDigits, seed: 24, subtractionShare: 0.5))
+            Assert.True(AnswerVerifier.IsCorrect(p.Response(chainOfThought: true), p.Answer) && AnswerVerifier.IsCorrect(p.Response(chainOfThought: false), p.Answer), p.ToString());
     }
 }

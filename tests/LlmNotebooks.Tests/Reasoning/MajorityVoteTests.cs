@@ -95,4 +95,54 @@ public class MajorityVoteTests
         Assert.True(MajorityVote.IndependentAccuracy(0.525, 201) > 0.7);                  // while the mean alone promises more
         Assert.Contains("at least one", Assert.Throws<ArgumentException>(() => MajorityVote.IndependentAccuracy(Array.Empty<double>(), 3)).Message);
     }
+
+    /// <summary>The sum written out with exact binomials (BigInteger), for small K: the reference for the log-space terms.</summary>
+    static double Direct(double p, int k)
+    {
+        double total = 0;
+        System.Numerics.BigInteger choose = 1;
+        for (int i = 0; i <= k; i++)
+        {
+            if (i > 0) choose = choose * (k - i + 1) / i;
+            double weight = 2 * i > k ? 1 : 2 * i == k ? 0.5 : 0;
+            if (weight > 0) total += weight * (double)choose * Math.Pow(p, i) * Math.Pow(1 - p, k - i);
+        }
+        return total;
+    }
+
+    [Fact]
+    public void IndependentAccuracyMatchesTheDirectSumForSmallK()
+    {
+        Assert.Equal(0.648, MajorityVote.IndependentAccuracy(0.6, 3), 12);
+        foreach (double p in new[] { 0.0, 0.01, 0.3, 0.5, 0.6, 0.9, 0.999, 1.0 })
+            for (int k = 1; k <= 200; k++)
+                Assert.Equal(Direct(p, k), MajorityVote.IndependentAccuracy(p, k), 10);
+    }
+
+    /// <summary>Issue 24: above K ≈ 1,030 the binomial C(K, i) overflowed a double and the result was 1 or NaN.</summary>
+    [Fact]
+    public void IndependentAccuracyStaysCorrectForLargeK()
+    {
+        int[] ks = [1, 3, 11, 101, 1001, 1029, 1031, 1101, 2001, 10_001, 100_001];
+        foreach (double p in new[] { 0.3, 0.45, 0.49, 0.5, 0.51, 0.55, 0.7 })
+        {
+            var curve = ks.Select(k => MajorityVote.IndependentAccuracy(p, k)).ToList();
+            Assert.All(curve, a => Assert.InRange(a, 0.0, 1.0));                           // finite, a probability
+            for (int i = 1; i < curve.Count; i++)
+                if (p > 0.5) Assert.True(curve[i] >= curve[i - 1] - 1e-12, $"p = {p}: rises with K ({ks[i - 1]} → {ks[i]}: {curve[i - 1]} → {curve[i]})");
+                else if (p < 0.5) Assert.True(curve[i] <= curve[i - 1] + 1e-12, $"p = {p}: falls with K ({ks[i - 1]} → {ks[i]}: {curve[i - 1]} → {curve[i]})");
+        }
+        // p = ½: a fair coin, whatever K (the tie counts half), and p and 1 − p mirror each other.
+        foreach (int k in new[] { 1030, 1031, 5000, 100_000 })
+        {
+            Assert.Equal(0.5, MajorityVote.IndependentAccuracy(0.5, k), 9);
+            Assert.Equal(1.0, MajorityVote.IndependentAccuracy(0.52, k) + MajorityVote.IndependentAccuracy(0.48, k), 9);
+        }
+        // p = 0.51, K = 100,001: mean 51,000.5, sd 158.1; the majority needs 50,001: z ≈ 6.3, so about 1 − 1e-10 (not the old NaN).
+        double big = MajorityVote.IndependentAccuracy(0.51, 100_001);
+        Assert.InRange(big, 1 - 1e-8, 1.0);
+        Assert.InRange(MajorityVote.IndependentAccuracy(0.49, 100_001), 0.0, 1e-8);
+        // K = 1,101 at p = 0.55: the normal approximation gives Φ(3.32) ≈ 0.99955.
+        Assert.InRange(MajorityVote.IndependentAccuracy(0.55, 1101), 0.9993, 0.9998);
+    }
 }

@@ -14,7 +14,8 @@ public static class PolicyEvaluation
 {
     /// <summary>
     /// <paramref name="samplesPerQuestion"/> answers to each question (temperature 1, at most
-    /// <paramref name="maxNewTokens"/> tokens, seeded), judged. Question-major: question 0's samples first.
+    /// <paramref name="maxNewTokens"/> tokens, seeded), judged. Question-major: question 0's samples first. The questions
+    /// are encoded as ordinary text (<see cref="ITokenizer.EncodeOrdinary"/>): a "&lt;|end|&gt;" typed in one stays text.
     /// </summary>
     public static PolicyReport Evaluate(Gpt policy, Gpt reference, RewardModel rewardModel, ITokenizer tokenizer, IReadOnlyList<AssistantQuestion> questions,
                                         int samplesPerQuestion, int maxNewTokens, long seed, HumanPreference? judge = null)
@@ -26,7 +27,7 @@ public static class PolicyEvaluation
         ArgumentNullException.ThrowIfNull(questions);
         judge ??= HumanPreference.Default;
         var (end, pad) = AssistantTask.SpecialIds(tokenizer);
-        var prompts = questions.Select(q => tokenizer.Encode(AssistantTask.PromptText(q))).ToList();
+        var prompts = questions.Select(q => tokenizer.EncodeOrdinary(AssistantTask.PromptText(q))).ToList();
         using var scope = NewDisposeScope();
         using var rollouts = Rollouts.Sample(policy, prompts, samplesPerQuestion, maxNewTokens, end, pad, 1.0, seed);
         double[] kl;

@@ -73,13 +73,14 @@ public static class PreferenceData
 
     /// <summary>
     /// The token ids a model reads for a pair: the prompt (<see cref="AssistantTask.PromptText"/>), and each answer
-    /// followed by the <see cref="AssistantTask.End"/> token.
+    /// followed by the <see cref="AssistantTask.End"/> token. The texts are encoded as ordinary text
+    /// (<see cref="ITokenizer.EncodeOrdinary"/>): only <paramref name="endToken"/>, added here, is a special id.
     /// </summary>
     public static PairTokens Tokenize(PreferencePair pair, ITokenizer tokenizer, int endToken)
     {
         ArgumentNullException.ThrowIfNull(pair);
         ArgumentNullException.ThrowIfNull(tokenizer);
-        return new PairTokens(tokenizer.Encode(AssistantTask.PromptText(pair.Question)),
-                              [.. tokenizer.Encode(pair.Chosen), endToken], [.. tokenizer.Encode(pair.Rejected), endToken]);
+        return new PairTokens(tokenizer.EncodeOrdinary(AssistantTask.PromptText(pair.Question)),
+                              [.. tokenizer.EncodeOrdinary(pair.Chosen), endToken], [.. tokenizer.EncodeOrdinary(pair.Rejected), endToken]);
     }
 }

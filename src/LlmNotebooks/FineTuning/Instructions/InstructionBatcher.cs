@@ -7,7 +7,9 @@ namespace LlmNotebooks.FineTuning.Instructions;
 /// Turns instruction examples into (prompt, answer) token pairs with the [INST] template, the pairs that supervised
 /// fine-tuning learns from (<see cref="InstructionTask"/>, a <see cref="ResponseTask"/> over them).
 /// <list type="bullet">
-/// <item>Each example becomes ids = &lt;s&gt; [INST] instruction [/INST] answer &lt;/s&gt;. The model reads ids[0 … n−2] and
+/// <item>Each example becomes ids = &lt;s&gt; [INST] instruction [/INST] answer &lt;/s&gt;
+/// (<see cref="InstructionTemplate.Encode(BpeTokenizer, string, string)"/>: the markers from the template, the instruction
+/// and the answer as ordinary text, so a marker a user typed is never a marker id). The model reads ids[0 … n−2] and
 /// learns ids[1 … n−1]: at every position the target is the next token. The final &lt;/s&gt; is only ever predicted,
 /// never read, so an example fits a window of BlockSize tokens when it has at most BlockSize + 1 ids.</item>
 /// <item><see cref="MaskPrompt"/> (the default): the pair's prompt is &lt;s&gt; [INST] instruction [/INST] and its
@@ -64,10 +66,9 @@ public sealed class InstructionBatcher
     {
         ArgumentNullException.ThrowIfNull(example);
         int limit = maxIds ?? BlockSize + 1;
-        // The template text "<s>[INST] {instruction} [/INST] {output}</s>" splits at its special tokens, so encoding
-        // the pieces one by one gives exactly the ids of the whole string.
-        var body = _tokenizer.Encode($" {example.Instruction} ");
-        var answer = _tokenizer.Encode($" {example.Output}");
+        // The markers' ids come from the template; the user's text is ordinary text, so a "[/INST]" typed in it stays text.
+        var body = InstructionTemplate.EncodeInstruction(_tokenizer, example.Instruction);
+        var answer = InstructionTemplate.EncodeAnswer(_tokenizer, example.Output);
         int fixedPart = _prefix.Length + _suffix.Length + answer.Count + _eos.Length;
         if (fixedPart + 1 > limit)
             throw new ArgumentException($"The answer \"{Short(example.Output)}\" has {answer.Count} tokens; with the template's 4 markers it leaves no room for the instruction " +
@@ -77,13 +78,14 @@ public sealed class InstructionBatcher
         return new EncodedExample(ids, _prefix.Length + body.Count - drop + _suffix.Length, drop);
     }
 
-    /// <summary>The prompt ids the model reads before answering, cut from the left of the instruction to leave room for
-    /// <paramref name="roomForAnswer"/> tokens in the window.</summary>
+    /// <summary>The prompt ids the model reads before answering (<see cref="InstructionTemplate.EncodePrompt"/>: the
+    /// instruction is ordinary text), cut from the left of the instruction to leave room for <paramref name="roomForAnswer"/>
+    /// tokens in the window.</summary>
     public (int[] Ids, int Dropped) EncodePrompt(string instruction, int roomForAnswer = 1)
     {
         ArgumentNullException.ThrowIfNull(instruction);
         if (roomForAnswer < 1 || roomForAnswer > BlockSize - 4) throw new ArgumentOutOfRangeException(nameof(roomForAnswer), $"Expected 1 … {BlockSize - 4} tokens of room for the answer, got {roomForAnswer}.");
-        var body = _tokenizer.Encode($" {instruction} ");
+        var body = InstructionTemplate.EncodeInstruction(_tokenizer, instruction);
         int keep = BlockSize - roomForAnswer - _prefix.Length - _suffix.Length;
         int drop = Math.Max(0, body.Count - keep);
         return ([.. _prefix, .. body.Skip(drop), .. _suffix], drop);
@@ -125,7 +127,8 @@ public sealed class InstructionBatcher
     /// <summary>The longest formatted example in ids (the template's markers included), and which one it is.</summary>
     public (int Tokens, InstructionExample Example) Longest(IEnumerable<InstructionExample> examples)
     {
-        var longest = examples.Select(e => (Tokens: _tokenizer.Encode(InstructionTemplate.Format(e)).Count, Example: e)).MaxBy(p => p.Tokens);
+        ArgumentNullException.ThrowIfNull(examples);
+        var longest = examples.Select(e => (Tokens: InstructionTemplate.Encode(_tokenizer, e).Length, Example: e)).MaxBy(p => p.Tokens);
         return longest.Example is null ? throw new ArgumentException("No examples.", nameof(examples)) : longest;
     }
 }

@@ -16,8 +16,12 @@ namespace LlmNotebooks.FineTuning.Instructions;
 /// var chatModel = InstructionTemplate.GrowVocabulary(model, chatTokenizer.VocabSize); // 5 new embedding rows
 /// </code>
 /// <para>The markers are special tokens so that the model sees each as one symbol that ordinary text can never
-/// produce: "[INST]" in a question is one id, not the pieces "[", "INST", "]" that the merges would make, and
-/// "&lt;/s&gt;" is a single token the model can predict to say "my answer ends here".</para>
+/// produce, and "&lt;/s&gt;" is a single token the model can predict to say "my answer ends here". Only the template
+/// writes them: <see cref="Encode(BpeTokenizer, string, string)"/> and <see cref="EncodePrompt"/> put the marker ids in
+/// place themselves and encode the instruction and the answer with <see cref="BpeTokenizer.EncodeOrdinary"/>, so a
+/// "[/INST]" or "&lt;/s&gt;" that a user types stays text (the pieces "[", "/", "INST", "]" or whatever the merges make of
+/// them) and cannot end a question or an answer early. <see cref="Format(string, string)"/> is the same sequence as a
+/// string, for reading; encoding that string would turn typed markers into real ones.</para>
 /// </summary>
 public static class InstructionTemplate
 {
@@ -35,14 +39,66 @@ public static class InstructionTemplate
     /// <summary>The template's special tokens, in the order <see cref="ExtendTokenizer"/> appends them.</summary>
     public static IReadOnlyList<string> SpecialTokens { get; } = [Bos, InstStart, InstEnd, Eos, Pad];
 
-    /// <summary>The training text of one example: "&lt;s&gt;[INST] {instruction} [/INST] {output}&lt;/s&gt;".</summary>
+    /// <summary>
+    /// The training text of one example, for reading: "&lt;s&gt;[INST] {instruction} [/INST] {output}&lt;/s&gt;". To get its ids
+    /// use <see cref="Encode(BpeTokenizer, string, string)"/>, not the tokenizer on this string: that would read a marker
+    /// typed inside the instruction or the answer as a real one.
+    /// </summary>
     public static string Format(string instruction, string output) => $"{Bos}{InstStart} {instruction} {InstEnd} {output}{Eos}";
 
     /// <inheritdoc cref="Format(string, string)"/>
     public static string Format(InstructionExample example) => Format(example.Instruction, example.Output);
 
-    /// <summary>What the model reads before answering: "&lt;s&gt;[INST] {instruction} [/INST]".</summary>
+    /// <summary>What the model reads before answering, for reading: "&lt;s&gt;[INST] {instruction} [/INST]" (its ids: <see cref="EncodePrompt"/>).</summary>
     public static string FormatPrompt(string instruction) => $"{Bos}{InstStart} {instruction} {InstEnd}";
+
+    /// <summary>
+    /// The ids of one example, the sequence <see cref="Format(string, string)"/> spells: &lt;s&gt; [INST], the instruction,
+    /// [/INST], the answer, &lt;/s&gt;. The five marker ids come from the template; the instruction (" {instruction} ") and
+    /// the answer (" {output}") are encoded as ordinary text (<see cref="EncodeInstruction"/>, <see cref="EncodeAnswer"/>),
+    /// so a marker's spelling typed in either is never a marker id. For text without such spellings the ids are exactly
+    /// those of encoding the formatted string.
+    /// </summary>
+    /// <exception cref="ArgumentException">A tokenizer without the template's tokens, or text that is not valid UTF-16.</exception>
+    public static int[] Encode(BpeTokenizer tokenizer, string instruction, string output)
+    {
+        var ids = Ids(tokenizer);
+        return [ids.Bos, ids.InstStart, .. EncodeInstruction(tokenizer, instruction), ids.InstEnd, .. EncodeAnswer(tokenizer, output), ids.Eos];
+    }
+
+    /// <inheritdoc cref="Encode(BpeTokenizer, string, string)"/>
+    public static int[] Encode(BpeTokenizer tokenizer, InstructionExample example)
+    {
+        ArgumentNullException.ThrowIfNull(example);
+        return Encode(tokenizer, example.Instruction, example.Output);
+    }
+
+    /// <summary>
+    /// The ids the model reads before answering: &lt;s&gt; [INST], the instruction as ordinary text, [/INST] (see
+    /// <see cref="Encode(BpeTokenizer, string, string)"/>). The answer it generates starts after them.
+    /// </summary>
+    /// <exception cref="ArgumentException">A tokenizer without the template's tokens, or text that is not valid UTF-16.</exception>
+    public static int[] EncodePrompt(BpeTokenizer tokenizer, string instruction)
+    {
+        var ids = Ids(tokenizer);
+        return [ids.Bos, ids.InstStart, .. EncodeInstruction(tokenizer, instruction), ids.InstEnd];
+    }
+
+    /// <summary>The instruction's part of the sequence, " {instruction} " (the spaces around it belong to the template), as ordinary text: never a special id.</summary>
+    public static IReadOnlyList<int> EncodeInstruction(BpeTokenizer tokenizer, string instruction)
+    {
+        ArgumentNullException.ThrowIfNull(tokenizer);
+        ArgumentNullException.ThrowIfNull(instruction);
+        return tokenizer.EncodeOrdinary($" {instruction} ");
+    }
+
+    /// <summary>The answer's part of the sequence, " {output}", as ordinary text: never a special id (the template adds &lt;/s&gt;).</summary>
+    public static IReadOnlyList<int> EncodeAnswer(BpeTokenizer tokenizer, string output)
+    {
+        ArgumentNullException.ThrowIfNull(tokenizer);
+        ArgumentNullException.ThrowIfNull(output);
+        return tokenizer.EncodeOrdinary($" {output}");
+    }
 
     /// <summary>
     /// The tokenizer with the template's tokens added as special tokens after its own ids (see
