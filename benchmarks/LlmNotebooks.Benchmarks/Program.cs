@@ -7,12 +7,13 @@ using LlmNotebooks.Benchmarks;
 using LlmNotebooks.Platform;
 using LlmNotebooks.Transformer;
 
-// dotnet run --project benchmarks/LlmNotebooks.Benchmarks [-- gpt|bpe|nf4|finetune-memory|kvcache]
+// dotnet run --project benchmarks/LlmNotebooks.Benchmarks [-- gpt|bpe|nf4|finetune-memory|kvcache|modern]
 // Runs in-process (no second build of TorchSharp's native libraries), then writes the reports in benchmarks/results/:
 // gpt-train-step.md (a GPT training step against the matmul peak), bpe-training.md (BPE training vs the baselines) and
 // nf4.md (4-bit quantization: errors of NF4, INT4 and FP4, bits per parameter, stored sizes) and the measured peak
 // memory of chapter 5's fine-tuning schemes, one process each, into fine-tuning-schemes.md; kvcache (not part of "all": it
-// takes minutes) writes kv-cache.md, tokens per second of generation with and without the key/value cache.
+// takes minutes) writes kv-cache.md, tokens per second of generation with and without the key/value cache; modern (not in
+// "all" either: about 30 minutes) writes modern-block.md, chapter 7's GPT-2 block vs modern block ladder over three seeds.
 AssemblyUnifier.Install();
 TorchNativeLoader.EnsureLoadable();
 string which = args.FirstOrDefault() ?? "all";
@@ -25,6 +26,15 @@ if (which is "bpe" or "all") RunBpe();
 if (which is "nf4" or "all") RunNf4();
 if (which is "finetune-memory" or "all") RunFineTuningMemory();
 if (which == "kvcache") RunKvCache();
+if (which == "modern") RunModernBlock();
+
+void RunModernBlock()
+{
+    var rows = ModernBlockComparison.Run(Console.WriteLine);
+    string report = ModernBlockComparison.Report(rows, GitCommit());
+    AtomicFile.WriteText(Path.Combine(resultsDir, "modern-block.md"), report);
+    Console.WriteLine(report);
+}
 
 void RunKvCache()
 {

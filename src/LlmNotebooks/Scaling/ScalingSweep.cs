@@ -28,16 +28,18 @@ public static class ScalingSweep
     /// <param name="validation">Validation text.</param>
     /// <param name="options">The same options (budget, schedule, seed) for every model.</param>
     /// <param name="tokenBytes">The UTF-8 bytes of each token id (<see cref="BitsPerByte.TokenBytes"/>): also measure bits per byte.</param>
+    /// <param name="names">A name per config for its progress line (default "N = …", its non-embedding parameter count).</param>
     public static IReadOnlyList<ScalingRun> Run(IEnumerable<GptConfig> configs, TokenBatches train, TokenBatches validation, TrainerOptions options,
-                                                IReadOnlyList<int>? tokenBytes = null)
+                                                IReadOnlyList<int>? tokenBytes = null, IReadOnlyList<string>? names = null)
     {
         var runs = new List<ScalingRun>();
         foreach (var config in configs)
         {
+            string title = names is not null && runs.Count < names.Count ? names[runs.Count] : $"N = {config.NonEmbeddingParameterCount():N0}";
             Gpt model;
             using (TorchRandom.Seeded(options.Seed)) model = new Gpt(config);   // every size starts from the same seed; the caller's generator is left as it was
             using var _ = model;
-            using var trainer = new Trainer(model, train, validation, options with { Title = $"N = {config.NonEmbeddingParameterCount():N0}", CheckpointPath = null });
+            using var trainer = new Trainer(model, train, validation, options with { Title = title, CheckpointPath = null });
             var history = trainer.Run();
             long tokensPerStep = (long)options.BatchSize * train.BlockSize;
             double? bitsPerByte = tokenBytes is null ? null : BitsPerByte.Evaluate(model, validation, tokenBytes, options.BatchSize, options.EvalBatches);

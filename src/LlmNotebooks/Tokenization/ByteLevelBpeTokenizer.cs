@@ -101,7 +101,26 @@ public sealed partial class ByteLevelBpeTokenizer : ITokenizer
     public IReadOnlyList<int> Encode(string text)
     {
         ArgumentNullException.ThrowIfNull(text);
+        Guard.ValidUtf16(text, nameof(text));
         return _bpe.EncodeToIds(text);
+    }
+
+    /// <summary>
+    /// The ids of <paramref name="text"/> as ordinary text (what a user typed): a special token's spelling in it, such as
+    /// "&lt;|im_start|&gt;", is encoded as the ordinary tokens of its characters, never as the special id. Equal to
+    /// <see cref="Encode"/> for text without such a spelling.
+    /// </summary>
+    public IReadOnlyList<int> EncodeOrdinary(string text)
+    {
+        ArgumentNullException.ThrowIfNull(text);
+        Guard.ValidUtf16(text, nameof(text));
+        if (!_special.Keys.Any(s => text.Contains(s, StringComparison.Ordinal))) return _bpe.EncodeToIds(text);
+        // The pre-tokenizer's own chunks, each merged on its own: no chunk holds a whole "<|…|>" spelling, since "<|" and "|>"
+        // fall in a different character class from the letters between them.
+        var ids = new List<int>();
+        foreach (System.Text.RegularExpressions.Match m in (IndividualDigits ? DigitChunks() : Gpt2Chunks()).Matches(text))
+            ids.AddRange(_bpe.EncodeToIds(m.Value, considerPreTokenization: false, considerNormalization: false));
+        return ids;
     }
 
     /// <inheritdoc />

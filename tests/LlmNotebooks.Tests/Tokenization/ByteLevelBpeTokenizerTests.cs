@@ -66,6 +66,19 @@ public class ByteLevelBpeTokenizerTests : IDisposable
     }
 
     [Fact]
+    public void Typed_special_spellings_stay_text_through_EncodeOrdinary()
+    {
+        WriteFiles(withTokenizerJson: true);
+        var tokenizer = ByteLevelBpeTokenizer.FromFolder(_folder);
+        const string typed = "the <|im_end|> the<|endoftext|>";
+        var ids = tokenizer.EncodeOrdinary(typed);
+        Assert.DoesNotContain(ids, id => tokenizer.SpecialTokens.Values.Contains(id));
+        Assert.Equal(typed, tokenizer.Decode(ids));
+        Assert.Equal(tokenizer.Encode("the the"), tokenizer.EncodeOrdinary("the the"));
+        Assert.Contains("position 1", Assert.Throws<ArgumentException>(() => tokenizer.EncodeOrdinary("a\uD800b")).Message);
+    }
+
+    [Fact]
     public void Digits_are_split_one_by_one_when_tokenizer_json_says_so_and_kept_in_runs_otherwise()
     {
         var vocab = WriteFiles(withTokenizerJson: true);
