@@ -14,7 +14,7 @@ namespace LlmNotebooks.Benchmarks;
 /// </summary>
 public static class ModernBlockComparison
 {
-    public const int Steps = 600;
+    public const int Steps = 300;
     public static readonly long[] Seeds = [Defaults.Seed, 1, 2];
 
     public sealed record Row(string Name, long Parameters, int Hidden, double[] Loss, double[] BitsPerByte, double[] Seconds);
@@ -28,7 +28,7 @@ public static class ModernBlockComparison
         var runs = Seeds.Select(seed =>
         {
             log($"seed {seed}: {ladder.Count} models × {Steps} steps …");
-            return ScalingSweep.Run(ladder.Select(r => r.Config), data.Train, data.Validation, options with { Seed = seed }, tokenBytes);
+            return ScalingSweep.Run(ladder.Select(r => r.Config), data.Train, data.Validation, options with { Seed = seed }, tokenBytes, ladder.Select(r => $"{r.Name}, seed {seed}").ToList());
         }).ToList();
         return ladder.Select((r, i) => new Row(r.Name, r.Config.ParameterCount(), r.Config.FeedForwardHidden,
             runs.Select(s => s[i].ValidationLoss).ToArray(), runs.Select(s => s[i].BitsPerByte!.Value).ToArray(), runs.Select(s => s[i].TrainSeconds).ToArray())).ToList();
@@ -42,7 +42,7 @@ public static class ModernBlockComparison
         sb.AppendLine();
         sb.AppendLine($"Measured by `dotnet run -c Release --project benchmarks/LlmNotebooks.Benchmarks -- modern` on 2 cores, TorchSharp 0.107.0, " +
                       $"{DateTime.UtcNow:yyyy-MM-dd}, commit {commit}. Chapter 4's corpus and BPE tokenizer (2,048 tokens), the course model's " +
-                      $"size (4 layers × 4 heads × 128, context 64) and options (AdamW, warmup + cosine, batch 16) for {Steps} steps instead of 1,200; " +
+                      $"size (4 layers × 4 heads × 128, context 64) and options (AdamW, warmup + cosine, batch 16) for {Steps} steps instead of 1,200 (2.5× the chapter's 120); " +
                       $"seeds {string.Join(", ", Seeds)} (each seed sets the initial weights and the batch order). Every rung of the ladder adds one piece " +
                       "and gets the feed-forward hidden size that keeps the GPT-2 block's parameter count (`ModernBlockLadder`). Validation loss and bits per " +
                       "byte on the same 8 × 16 fixed validation windows.");

@@ -13,7 +13,7 @@ using LlmNotebooks.Transformer;
 // nf4.md (4-bit quantization: errors of NF4, INT4 and FP4, bits per parameter, stored sizes) and the measured peak
 // memory of chapter 5's fine-tuning schemes, one process each, into fine-tuning-schemes.md; kvcache (not part of "all": it
 // takes minutes) writes kv-cache.md, tokens per second of generation with and without the key/value cache; modern (not in
-// "all" either: about 30 minutes) writes modern-block.md, chapter 7's GPT-2 block vs modern block ladder over three seeds.
+// "all" either: about 12 minutes on a quiet machine) writes modern-block.md, chapter 7's GPT-2 block vs modern block ladder over three seeds.
 AssemblyUnifier.Install();
 TorchNativeLoader.EnsureLoadable();
 string which = args.FirstOrDefault() ?? "all";
