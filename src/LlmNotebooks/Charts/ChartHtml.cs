@@ -25,11 +25,34 @@ public static class ChartHtml
     /// <summary>The class every chart div carries (the browser tests count these).</summary>
     public const string DivClass = "llmnb-chart";
 
-    /// <summary>The chart's data, layout and config as Plotly.NET serialises them.</summary>
+    /// <summary>Plotly.NET's default size (600 × 600), which every chart gets unless it sets its own.</summary>
+    const int DefaultSide = 600;
+
+    /// <summary>The height of a chart that keeps Plotly.NET's default size: its width is the column's (responsive).</summary>
+    public const int FullWidthHeight = 460;
+
+    /// <summary>
+    /// The chart's data, layout and config as Plotly.NET serialises them; a chart left at Plotly.NET's default 600 × 600
+    /// instead takes the whole width of the page's column (no fixed width: plotly.js sizes it to its div, and resizes it
+    /// with the window) and <see cref="FullWidthHeight"/> pixels of height, so titles and legends have room. Charts that
+    /// set their own size (attention grids, graphs) keep it.
+    /// </summary>
     public static (string Data, string Layout, string Config) Json(GenericChart chart) => (
         JsonConvert.SerializeObject(GenericChart.getTraces(chart), global::Globals.JSON_CONFIG),
-        JsonConvert.SerializeObject(GenericChart.getLayout(chart), global::Globals.JSON_CONFIG),
+        FullWidth(JsonConvert.SerializeObject(GenericChart.getLayout(chart), global::Globals.JSON_CONFIG)),
         JsonConvert.SerializeObject(GenericChart.getConfig(chart), global::Globals.JSON_CONFIG));
+
+    static string FullWidth(string layoutJson)
+    {
+        var layout = Newtonsoft.Json.Linq.JObject.Parse(layoutJson);
+        if (layout["width"]?.ToObject<double?>() == DefaultSide && layout["height"]?.ToObject<double?>() == DefaultSide)
+        {
+            layout.Remove("width");
+            layout["height"] = FullWidthHeight;
+            layout["autosize"] = true;
+        }
+        return layout.ToString(Formatting.None);
+    }
 
     /// <summary>The div and loader script for one chart.</summary>
     public static string Render(GenericChart chart)

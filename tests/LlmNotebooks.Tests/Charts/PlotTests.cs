@@ -207,4 +207,18 @@ public class PlotTests
         var linear = JObject.Parse(Json(Plot.Bars("t", ["a"], [1.0], "y")));
         Assert.Null(linear["layout"]!["yaxis"]!["type"]);
     }
+
+    [Fact]
+    public void A_chart_at_plotly_nets_default_size_takes_the_columns_width_and_one_with_its_own_size_keeps_it()
+    {
+        var lines = Plot.Lines("A title long enough to need the room of the whole column", "step", "loss", ("a", new double[] { 0, 1 }, new double[] { 1, 0 }));
+        var layout = Newtonsoft.Json.Linq.JObject.Parse(ChartHtml.Json(lines).Layout);
+        Assert.Null(layout["width"]);
+        Assert.Equal(ChartHtml.FullWidthHeight, layout["height"]!.ToObject<int>());
+        Assert.True(layout["autosize"]!.ToObject<bool>());
+        var sized = Plotly.NET.CSharp.GenericChartExtensions.WithSize(lines, Width: 500, Height: 300);
+        var kept = Newtonsoft.Json.Linq.JObject.Parse(ChartHtml.Json(sized).Layout);
+        Assert.Equal(500, kept["width"]!.ToObject<int>());
+        Assert.Equal(300, kept["height"]!.ToObject<int>());
+    }
 }
