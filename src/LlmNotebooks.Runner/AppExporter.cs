@@ -62,7 +62,8 @@ public static class AppExporter
     {
         var violations = new List<string>();
         var renames = new List<string>();
-        var directives = new List<string> { $"#:project {libraryProject}", "#:package TorchSharp-cpu", "#:property PublishAot=false" };
+        var directives = new List<string> { $"#:project {libraryProject}", "#:package TorchSharp-cpu", "#:property PublishAot=false",
+            "#:property Nullable=disable" }; // the kernel compiles cells without nullable annotations
         var usings = new List<string>();
         var statements = new StringBuilder();
         var types = new StringBuilder();
