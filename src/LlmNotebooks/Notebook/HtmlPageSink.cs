@@ -23,6 +23,7 @@ public sealed class HtmlPageSink : IDisplaySink
     readonly List<string> _blocks = [];
     readonly StringBuilder _text = new();
     readonly string _title;
+    readonly TextWriter _console = Console.Out; // the console itself: a shown value's text goes there, not into the page twice
 
     /// <summary>The page this sink writes.</summary>
     public string PagePath { get; }
@@ -51,7 +52,7 @@ public sealed class HtmlPageSink : IDisplaySink
     /// <summary>Prints the value's text form and adds its HTML form to the page.</summary>
     public void Show(object? value)
     {
-        Console.WriteLine(ConsoleDisplaySink.Text(value));
+        _console.WriteLine(ConsoleDisplaySink.Text(value));
         string html = Html(value);
         lock (_lock) { FlushText(); _blocks.Add($"<div class=\"output\">{html}</div>"); }
         Write();
