@@ -67,6 +67,8 @@ public static class AppExporter
         var usings = new List<string>();
         var statements = new StringBuilder();
         var types = new StringBuilder();
+        var topTypes = new StringBuilder(); // static classes (extension methods) cannot be nested
+        var consts = new StringBuilder();
 
         // Parse every C# cell as the kernel does (a script submission), kernel directives blanked out.
         var cells = new List<(CodeCell Cell, SyntaxTree Tree)>();
@@ -141,6 +143,14 @@ public static class AppExporter
             {
                 switch (member)
                 {
+                    case FieldDeclarationSyntax field when field.Modifiers.Any(SyntaxKind.ConstKeyword):
+                        // A script's types see its constants; a program's types see the members of Program, not its locals.
+                        consts.Append("    ").Append(member.WithoutLeadingTrivia().ToString().Trim()).Append('\n');
+                        statements.Append($"// ({field.Declaration.Variables.Count} constant(s) of this cell are declared in Program, at the end)\n");
+                        break;
+                    case ClassDeclarationSyntax staticClass when staticClass.Modifiers.Any(SyntaxKind.StaticKeyword):
+                        topTypes.Append($"// from cell {cell.Number}\n").Append(member.ToFullString().Trim('\n', '\r')).Append("\n\n");
+                        break;
                     case GlobalStatementSyntax or MethodDeclarationSyntax or FieldDeclarationSyntax:
                         statements.Append(member.ToFullString().Trim('\n', '\r')).Append('\n');
                         break;
@@ -164,7 +174,16 @@ public static class AppExporter
         // The kernel's default usings that an SDK project's implicit usings lack.
         foreach (string u in new[] { "using System.Text;", "using System.Collections;" }.Concat(usings).Distinct()) app.Append(u).Append('\n');
         app.Append('\n').Append(statements);
-        if (types.Length > 0) app.Append("// ---- the types the notebook declares (a program declares them after its top-level statements)\n\n").Append(types);
+        if (types.Length > 0 || consts.Length > 0)
+        {
+            // Nested in Program (the class of the top-level statements), the types see the notebook's constants as they do in a notebook.
+            app.Append("// ---- the notebook's constants and types (a program declares types after its top-level statements)\n\n");
+            app.Append("partial class Program\n{\n").Append(consts);
+            if (consts.Length > 0 && types.Length > 0) app.Append('\n');
+            foreach (string line in types.ToString().TrimEnd('\n').Split('\n')) app.Append(line.Length == 0 ? "" : "    " + line).Append('\n');
+            app.Append("}\n\n");
+        }
+        if (topTypes.Length > 0) app.Append(topTypes);
         return new AppExport(app.ToString().TrimEnd('\n') + "\n", violations, renames);
     }
 

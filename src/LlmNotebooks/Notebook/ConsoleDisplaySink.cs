@@ -19,6 +19,8 @@ public sealed class ConsoleDisplaySink : IDisplaySink
         null => "<null>",
         string s => s,
         GenericChart chart => $"[chart: {ChartTitle(chart)}]",
+        TorchSharp.torch.Tensor t => TensorView.ToText(t),
+        Microsoft.Data.Analysis.DataFrame df => DataFrameView.ToText(df),
         _ => value.ToDisplayString(PlainTextFormatter.MimeType),
     };
 

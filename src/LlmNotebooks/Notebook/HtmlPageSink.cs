@@ -63,7 +63,8 @@ public sealed class HtmlPageSink : IDisplaySink
     {
         null => "<pre>&lt;null&gt;</pre>",
         GenericChart chart => ChartHtml.Render(chart),
-        torch.Tensor or DataFrame => value.ToDisplayString(HtmlFormatter.MimeType),
+        torch.Tensor t => TensorView.ToHtml(t),
+        DataFrame df => DataFrameView.ToHtml(df),
         Microsoft.AspNetCore.Html.IHtmlContent content => content.ToString() ?? "",
         string or IFormattable or bool => $"<pre>{WebUtility.HtmlEncode(ConsoleDisplaySink.Text(value))}</pre>",
         _ => value.ToDisplayString(HtmlFormatter.MimeType),
