@@ -23,8 +23,12 @@ public sealed class NotebookDocument
     public string Path { get; }
     public IReadOnlyList<CodeCell> CodeCells { get; }
 
-    NotebookDocument(string path, JsonObject root, JsonArray cells, IReadOnlyList<CodeCell> codeCells)
+    /// <summary>The markdown cells: each one's index among all cells and its source.</summary>
+    public IReadOnlyList<(int Index, string Source)> MarkdownCells { get; }
+
+    NotebookDocument(string path, JsonObject root, JsonArray cells, IReadOnlyList<CodeCell> codeCells, IReadOnlyList<(int, string)> markdownCells)
     {
+        MarkdownCells = markdownCells;
         Path = path;
         _root = root;
         _cells = cells;
@@ -46,17 +50,20 @@ public sealed class NotebookDocument
 
         string defaultKernel = root["metadata"]?["polyglot_notebook"]?["kernelInfo"]?["defaultKernelName"]?.GetValue<string>() ?? "csharp";
         var code = new List<CodeCell>();
+        var markdown = new List<(int, string)>();
         for (int i = 0; i < cells.Count; i++)
         {
             if (cells[i] is not JsonObject cell)
                 throw new NotebookFormatException($"{path}: cell {i} is not a JSON object.");
-            if (cell["cell_type"]?.GetValue<string>() != "code") continue;
+            string? type = cell["cell_type"]?.GetValue<string>();
+            if (type == "markdown") markdown.Add((i, SourceText(cell["source"])));
+            if (type != "code") continue;
             string kernel = cell["metadata"]?["polyglot_notebook"]?["kernelName"]?.GetValue<string>()
                             ?? cell["metadata"]?["dotnet_interactive"]?["language"]?.GetValue<string>()
                             ?? defaultKernel;
             code.Add(new CodeCell(i, code.Count + 1, kernel, SourceText(cell["source"])));
         }
-        return new NotebookDocument(path, root, cells, code);
+        return new NotebookDocument(path, root, cells, code, markdown);
     }
 
     /// <summary>Replaces a code cell's outputs and execution count.</summary>

@@ -6,17 +6,19 @@ using LlmNotebooks.Runner.Book;
 
 // dotnet run --project src/LlmNotebooks.Runner -- [notebook paths] [--cell-timeout SECONDS] [--output DIR]
 //                                                 [--book DIR | --no-book | --book-only]
+// dotnet run --project src/LlmNotebooks.Runner -- --export-apps [notebook paths] [--apps DIR]
 // Executes the notebooks (default: notebooks/*.ipynb, in order) in the real kernel and writes executed copies, records
 // each one's outcome in run.json beside them, then builds the offline book (artifacts/book) from the executed copies.
 
 const string Usage = "usage: LlmNotebooks.Runner [notebook.ipynb ...] [--cell-timeout SECONDS (default: no limit)] " +
-                     "[--output DIR (default artifacts/executed)] [--book DIR (default artifacts/book) | --no-book | --book-only]";
+                     "[--output DIR (default artifacts/executed)] [--book DIR (default artifacts/book) | --no-book | --book-only] | --export-apps [notebook.ipynb ...] [--apps DIR]";
 
 var paths = new List<string>();
 double? cellTimeout = null;   // no limit: a training cell takes minutes on a busy machine; "still running" lines show progress
 string? outputDir = null;
 string? bookDir = null;
-bool noBook = false, bookOnly = false;
+bool noBook = false, bookOnly = false, exportApps = false;
+string? appsDir = null;
 for (int i = 0; i < args.Length; i++)
 {
     switch (args[i])
@@ -31,11 +33,18 @@ for (int i = 0; i < args.Length; i++)
             noBook = true; break;
         case "--book-only":
             bookOnly = true; break;
+        case "--export-apps":
+            exportApps = true; break;
+        case "--apps" when i + 1 < args.Length:
+            appsDir = Path.GetFullPath(args[++i]); break;
         case "-h" or "--help":
             Console.WriteLine(Usage);
             Console.WriteLine("  --book DIR    write the offline book (HTML pages of the executed notebooks) to DIR");
             Console.WriteLine("  --no-book     run the notebooks, build no book");
             Console.WriteLine("  --book-only   run nothing: build the book from the executed copies already in the output folder");
+            Console.WriteLine("  --export-apps run nothing: write each notebook as a .NET file-based app, artifacts/apps/NN-name.cs");
+            Console.WriteLine("                (run one with `dotnet run artifacts/apps/01-math.cs`; its outputs go to artifacts/apps/01-math.html)");
+            Console.WriteLine("  --apps DIR    with --export-apps: write the apps to DIR");
             return 0;
         case var a when a.StartsWith("--", StringComparison.Ordinal):
             Console.Error.WriteLine($"error: unknown or incomplete option '{a}' (try --help).");
@@ -66,6 +75,7 @@ foreach (var p in paths.Where(p => !File.Exists(p)))
 }
 
 if (bookOnly) return BuildBook() ? 0 : 1;
+if (exportApps) return ExportApps();
 
 // A quick check that TorchSharp loads here, with the same fix the notebooks' first cell applies.
 try
@@ -118,6 +128,34 @@ if (failed > 0) exitCode = 1;
 
 if (!noBook && !BuildBook()) exitCode = 1;
 return exitCode;
+
+// Each notebook as a file-based app (AppExporter); a notebook that breaks an export rule is written anyway, and named.
+int ExportApps()
+{
+    string folder = appsDir ?? Path.Combine(root, "artifacts", "apps");
+    int broken = 0;
+    foreach (string path in paths)
+    {
+        try
+        {
+            var (app, export) = AppExporter.ExportTo(path, folder, root);
+            string shown = Path.GetRelativePath(Directory.GetCurrentDirectory(), app);
+            Console.WriteLine($"{(export.Violations.Count == 0 ? "✓" : "✗")} {Path.GetFileName(path),-28} → {shown}" +
+                              (export.Renames.Count > 0 ? $" ({export.Renames.Count} variables renamed)" : ""));
+            foreach (string r in export.Renames) Console.WriteLine($"    renamed: {r}");
+            foreach (string v in export.Violations) Console.WriteLine($"    not exact: {v}");
+            if (export.Violations.Count > 0) broken++;
+        }
+        catch (NotebookFormatException e)
+        {
+            Console.Error.WriteLine($"error: {e.Message}");
+            broken++;
+        }
+    }
+    Console.WriteLine(broken == 0 ? $"{paths.Count} apps written; run one with `dotnet run <app>.cs` (its page: <app>.html)."
+                                  : $"{broken} of {paths.Count} notebooks could not be exported exactly (see above).");
+    return broken == 0 ? 0 : 1;
+}
 
 // The book: every chapter of notebooks/ (and any other notebook named on the command line), from its executed copy
 // where there is one, with its status and time from run.json; a chapter never run shows its source notebook.

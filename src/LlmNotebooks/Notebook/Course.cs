@@ -52,6 +52,7 @@ public static class Course
         CultureInfo.DefaultThreadCurrentCulture = CultureInfo.InvariantCulture;
         CultureInfo.CurrentCulture = CultureInfo.InvariantCulture;
         RegisterFormatters();
+        Display = ChooseDisplay(Display);
         Trainer.StartProgress = (title, steps, done) => LiveProgress.Start(title, steps, firstStep: done);
         if (offlineCharts && InNotebook) DeliverPlotlyJs();
         Seed(seed);
@@ -60,6 +61,34 @@ public static class Course
         SetupSummary = $"LlmNotebooks ready: TorchSharp {typeof(torch).Assembly.GetName().Version?.ToString(3)}, " +
                        $"{(cuda.is_available() ? "CUDA available" : "CPU")}, {torch.get_num_threads()} threads, seed {seed}.";
         return SetupSummary;
+    }
+
+    /// <summary>
+    /// Where <see cref="Show"/> sends values. <see cref="Setup"/> chooses: the kernel's display in a notebook, a page
+    /// beside the program (<see cref="HtmlPageSink"/>) in a file-based app (<c>dotnet run app.cs</c>, such as the
+    /// notebooks exported by the runner's --export-apps), the console elsewhere.
+    /// </summary>
+    public static IDisplaySink Display { get; set; } = ConsoleDisplaySink.Instance;
+
+    /// <summary>
+    /// Shows a value as a notebook cell's output does (what <c>display(value)</c> and a cell's last expression do in a
+    /// notebook), wherever the course runs: the notebook exported as an app calls this in their place.
+    /// </summary>
+    public static void Show(object? value) => Display.Show(value);
+
+    static IDisplaySink ChooseDisplay(IDisplaySink current)
+    {
+        if (InNotebook) return current as KernelDisplaySink ?? new KernelDisplaySink();
+        // A .NET 10 file-based app (dotnet run app.cs) knows its source file: its page goes beside it.
+        if (AppContext.GetData("EntryPointFilePath") is string app && app.Length > 0)
+        {
+            string page = Path.ChangeExtension(Path.GetFullPath(app), ".html");
+            if (current is HtmlPageSink same && same.PagePath == page) return same;
+            var sink = new HtmlPageSink(page, Path.GetFileNameWithoutExtension(app));
+            Console.WriteLine($"This program's outputs, charts included, go to {page} (open it in a browser, offline).");
+            return sink;
+        }
+        return current is HtmlPageSink ? current : ConsoleDisplaySink.Instance;
     }
 
     /// <summary>Seeds TorchSharp's generator and <see cref="Random"/>: the same seed gives the same results, run after run.</summary>
