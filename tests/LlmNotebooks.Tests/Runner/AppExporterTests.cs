@@ -126,7 +126,6 @@ public class AppExporterTests : IDisposable
         var known = new Dictionary<string, string[]>
         {
             ["04-pretraining.ipynb"] = ["cell 17: pieces → pieces_in17 inside a ForEachStatement (a top-level variable has that name)"],
-            ["06-rl-and-reasoning.ipynb"] = ["cell 37: sftClock → sftClock_37 (declared again; a program declares a name once)"],
         };
         Assert.Equal(known.GetValueOrDefault(notebook, []), app.Renames);
     }
