@@ -50,6 +50,9 @@ public static class BitsPerByte
         data.RequireVocabulary(model.Config.VocabSize);
         if (tokenBytes.Count < model.Config.VocabSize)
             throw new ArgumentException($"tokenBytes has {tokenBytes.Count} entries but the model has {model.Config.VocabSize} token ids: build it with BitsPerByte.TokenBytes(tokenizer).", nameof(tokenBytes));
+        int negative = Enumerable.Range(0, tokenBytes.Count).FirstOrDefault(id => tokenBytes[id] < 0, -1);
+        if (negative >= 0)
+            throw new ArgumentException($"tokenBytes[{negative}] is {tokenBytes[negative]}: a token spells 0 or more bytes. Build the table with BitsPerByte.TokenBytes(tokenizer).", nameof(tokenBytes));
         using var eval = model.EvalScope();
         using var bytesOf = tensor(tokenBytes.Select(b => (long)b).ToArray(), dtype: int64);
         double nats = 0;

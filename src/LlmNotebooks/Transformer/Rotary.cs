@@ -16,6 +16,8 @@ public static class Rotary
     public static Tensor Angles(long start, long length, long headSize, double theta = 10000, Device? device = null)
     {
         Require(headSize, theta);
+        Guard.AtLeast(start, 0, nameof(start));
+        Guard.AtLeast(length, 0, nameof(length));
         var positions = arange(start, start + length, dtype: float64, device: device);
         var frequencies = (arange(0, headSize / 2, dtype: float64, device: device) * (-2.0 * Math.Log(theta) / headSize)).exp();   // θᵢ = base^(−2i/d)
         return positions.outer(frequencies);

@@ -34,5 +34,10 @@ public class BitsPerByteTests
         Assert.Equal(4 * Math.Log2(chars.VocabSize) / 6, bpb, 4);
         Assert.Contains("TokenBytes", Assert.Throws<ArgumentException>(() => BitsPerByte.Evaluate(model, data, [1, 1])).Message);
         Assert.Throws<ArgumentException>(() => BitsPerByte.FromSums(1, 0));
+        Assert.Throws<ArgumentException>(() => BitsPerByte.FromSums(double.NaN, 6));
+        var negative = BitsPerByte.TokenBytes(chars); negative[2] = -1;
+        Assert.Contains("tokenBytes[2]", Assert.Throws<ArgumentException>(() => BitsPerByte.Evaluate(model, data, negative)).Message);
+        using (no_grad()) model.parameters().First().fill_(double.NaN);                 // a broken model: its loss is NaN
+        Assert.Contains("finite", Assert.Throws<ArgumentException>(() => BitsPerByte.Evaluate(model, data, BitsPerByte.TokenBytes(chars), batchSize: 2, batches: 2)).Message);
     }
 }

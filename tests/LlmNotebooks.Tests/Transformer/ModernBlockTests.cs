@@ -70,6 +70,7 @@ public class ModernBlockTests
         }
         Assert.Contains("even", Assert.Throws<ArgumentException>(() => Rotary.Apply(ones(1, 2, 3), 0)).Message);
         Assert.Contains("base", Assert.Throws<ArgumentException>(() => Rotary.Apply(ones(1, 2, 4), 0, theta: 1)).Message);
+        Assert.Contains("start", Assert.Throws<ArgumentException>(() => Rotary.Apply(ones(1, 2, 4), -1)).Message);
     }
 
     [Fact]

@@ -141,10 +141,12 @@ public class InstructionTemplateTests
         Assert.False(batcher.Encode(Short).Truncated);
     }
 
-    /// <summary>A model that always predicts <paramref name="token"/>: the final LayerNorm outputs a constant direction, and only that token's embedding row points along it.</summary>
-    static Gpt Always(int token)
+    static Gpt Always(int token) => Always(Config with { VocabSize = Chat.VocabSize }, token);
+
+    /// <summary>A model of <paramref name="config"/> that always predicts <paramref name="token"/>: the final LayerNorm outputs a constant direction, and only that token's embedding row points along it.</summary>
+    internal static Gpt Always(GptConfig config, int token)
     {
-        var model = new Gpt(Config with { VocabSize = Chat.VocabSize });
+        var model = new Gpt(config);
         using var _ = no_grad();
         var state = model.state_dict();
         state["ln_f.weight"].zero_();

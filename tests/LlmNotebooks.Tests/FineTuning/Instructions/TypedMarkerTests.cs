@@ -71,7 +71,7 @@ public class TypedMarkerTests
     {
         var ids = InstructionTemplate.Ids(Chat);
         int wand = Chat.Encode(" wand").Single();
-        using var talker = AlwaysPredicts(wand);
+        using var talker = InstructionTemplateTests.Always(Config with { VocabSize = Chat.VocabSize }, wand);
         // Prompt and answer fill the window: the answer's length shows how long the prompt was.
         var answer = InstructionGeneration.Answer(talker, Chat, TypedInstruction, maxNewTokens: 100);
         int ordinaryPrompt = InstructionTemplate.EncodePrompt(Chat, TypedInstruction).Length;
@@ -96,19 +96,5 @@ public class TypedMarkerTests
         Console.WriteLine($"marker ids at positions {string.Join(", ", markerPositions)} of {typedIds.Length}");
         Check.That(InstructionTemplate.EncodeInstruction(chatTokenizer, typedInstruction).All(id => !markerIds.Contains(id)), "the typed [/INST] and </s> in the instruction are ordinary tokens");
         Check.That(markerPositions.SequenceEqual([0, 1, instEndAt, typedIds.Length - 1]), "marker ids appear only where the template writes them: <s> [INST] … [/INST] … </s>");
-    }
-
-    /// <summary>A model that always predicts <paramref name="token"/> (as in InstructionTemplateTests).</summary>
-    static Gpt AlwaysPredicts(int token)
-    {
-        var model = new Gpt(Config with { VocabSize = Chat.VocabSize });
-        using var _ = no_grad();
-        var state = model.state_dict();
-        state["ln_f.weight"].zero_();
-        state["ln_f.bias"].zero_();
-        state["ln_f.bias"][0] = 1;
-        state["wte.weight"].select(1, 0).zero_();
-        state["wte.weight"][token, 0] = 10;
-        return model;
     }
 }
