@@ -20,6 +20,29 @@ public static partial class Plot
         return Style(CsChart.Combine(charts), title, xTitle, yTitle);
     }
 
+    /// <summary>
+    /// Two measurements of several runs on shared axes, one colour per run: <paramref name="solidName"/> drawn solid and
+    /// <paramref name="dashedName"/> dashed (say, each method's true score solid and its reward-model score dashed), so
+    /// that a run's two lines are told apart by their pattern and runs by their colour. Legend entries read
+    /// "run: solidName" and "run: dashedName".
+    /// </summary>
+    public static GenericChart PairedLines(string title, string xTitle, string yTitle, string solidName, string dashedName,
+        params (string Name, IEnumerable<double> X, IEnumerable<double> Solid, IEnumerable<double> Dashed)[] runs)
+    {
+        if (runs.Length > RunColours.Length)
+            throw new ArgumentException($"Expected at most {RunColours.Length} runs (one colour each), got {runs.Length}.", nameof(runs));
+        var charts = runs.SelectMany((r, i) => new[]
+        {
+            CsChart.Line<double, double, string>(x: r.X, y: r.Solid, Name: $"{r.Name}: {solidName}", LineColor: Color.fromString(RunColours[i])),
+            CsChart.Line<double, double, string>(x: r.X, y: r.Dashed, Name: $"{r.Name}: {dashedName}", LineColor: Color.fromString(RunColours[i]),
+                                                 LineDash: StyleParam.DrawingStyle.Dash),
+        });
+        return Style(CsChart.Combine(charts), title, xTitle, yTitle);
+    }
+
+    /// <summary>Plotly's default colour sequence, for charts that give each run one colour.</summary>
+    static readonly string[] RunColours = ["#636efa", "#EF553B", "#00cc96", "#ab63fa", "#FFA15A", "#19d3f3", "#FF6692", "#B6E880", "#FF97FF", "#FECB52"];
+
     /// <summary>Points (a scatter plot) with optional hover labels.</summary>
     public static GenericChart Points(string title, string xTitle, string yTitle, IEnumerable<double> x, IEnumerable<double> y, IEnumerable<string>? labels = null, string name = "")
     {

@@ -45,7 +45,7 @@ public class ChartBrowserTests(ITestOutputHelper output) : IDisposable
         ];
     }
 
-    string Page(string name, bool withPlotly, bool withRequire)
+    string Page(string name, bool withPlotly, bool withRequire, IReadOnlyList<GenericChart>? charts = null)
     {
         if (withRequire && RequireJs is null)
             throw new InvalidOperationException("require.js not found: install Debian's libjs-requirejs or set LLMNB_REQUIREJS.");
@@ -53,7 +53,7 @@ public class ChartBrowserTests(ITestOutputHelper output) : IDisposable
         if (withRequire) html.Append($"<script src=\"{new Uri(RequireJs!).AbsoluteUri}\"></script>");
         html.Append("</head><body>");
         if (withPlotly) html.Append("<div class=\"output\">").Append(PlotlyJs.InlineScript()).Append("</div>");
-        foreach (var chart in EveryKind()) html.Append("<div class=\"output\">").Append(ChartHtml.Render(chart)).Append("</div>");
+        foreach (var chart in charts ?? EveryKind()) html.Append("<div class=\"output\">").Append(ChartHtml.Render(chart)).Append("</div>");
         html.Append("</body></html>");
         string path = Path.Combine(_dir, name + ".html");
         File.WriteAllText(path, html.ToString());
@@ -79,6 +79,20 @@ public class ChartBrowserTests(ITestOutputHelper output) : IDisposable
         Assert.Equal(r.ChartDivs, r.DrawnCharts);
         Assert.Empty(r.ScriptErrors);
         Assert.Empty(r.ExternalRequests);
+        Assert.Empty(r.ClippedTitles);
+    }
+
+    /// <summary>The check the notebook and book tests rely on: a title wider than its chart is reported, a fitting one is not.</summary>
+    [BrowserFact]
+    public async Task A_title_wider_than_its_chart_is_reported_as_clipped()
+    {
+        double[] x = [1, 2, 3];
+        string longTitle = string.Concat(Enumerable.Repeat("a title far too long for any chart ", 8)).Trim();
+        var r = await Open(Page("titles", withPlotly: true, withRequire: false,
+            [Plot.Lines("a short title", "x", "y", ("a", x, x)), Plot.Lines(longTitle, "x", "y", ("a", x, x))]));
+        Assert.Equal(2, r.DrawnCharts);
+        var clipped = Assert.Single(r.ClippedTitles);
+        Assert.StartsWith(longTitle, clipped);
     }
 
     [BrowserTheory]

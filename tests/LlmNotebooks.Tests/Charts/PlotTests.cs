@@ -37,6 +37,24 @@ public class PlotTests
     }
 
     [Fact]
+    public void Paired_lines_give_each_run_one_colour_solid_for_the_first_measure_and_dashed_for_the_second()
+    {
+        double[] x = [0, 5, 10];
+        var chart = Plot.PairedLines("t", "step", "score", "true score", "reward model",
+            ("PPO", x, [0.0, 1, 2], [0.0, 1.5, 2.5]), ("DPO", x, [0.0, 0.5, 1], [0.0, 0.6, 1.2]));
+        var traces = JObject.Parse(Json(chart))["data"]!.ToList();
+        Assert.Equal(["PPO: true score", "PPO: reward model", "DPO: true score", "DPO: reward model"], traces.Select(t => t["name"]!.ToString()));
+        string Colour(int i) => traces[i]["line"]!["color"]!.ToString();
+        string? Dash(int i) => traces[i]["line"]?["dash"]?.ToString();
+        Assert.Equal(Colour(0), Colour(1));
+        Assert.Equal(Colour(2), Colour(3));
+        Assert.NotEqual(Colour(0), Colour(2));
+        Assert.True(Dash(0) is null or "solid", $"the first measure is solid: {Dash(0)}");
+        Assert.Equal("dash", Dash(1));
+        Assert.Equal([2.5], traces[1]["y"]!.Skip(2).Select(v => (double)v));
+    }
+
+    [Fact]
     public void Groups_without_points_say_what_is_missing()
     {
         var e = Assert.Throws<ArgumentException>(() => Plot.Groups("t", "x", "y", []));

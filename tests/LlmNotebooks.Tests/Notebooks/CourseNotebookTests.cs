@@ -19,15 +19,8 @@ public class CourseNotebookTests(ITestOutputHelper output)
     [MemberData(nameof(Notebooks))]
     public async Task Runs_top_to_bottom_in_the_real_kernel(string notebook)
     {
-        var log = new StringWriter();
-        var result = await NotebookRunner.RunAsync(Path.Combine(TestSetup.RepoRoot, "notebooks", notebook), new RunOptions
-        {
-            RepoRoot = TestSetup.RepoRoot,
-            OutputDirectory = Path.Combine(TestSetup.RepoRoot, "artifacts", "test-executed"),
-            CellTimeout = TimeSpan.FromMinutes(20),   // chapter 4's training cell: ~130 s on a quiet 2-core machine, over 300 s on a busy one
-            Log = log,
-        });
-        output.WriteLine(log.ToString());
+        var (result, log) = await KernelRuns.Of(notebook);
+        output.WriteLine(log);
         Assert.True(result.Succeeded, $"{notebook} failed at code cell {result.FailedCell?.Number}:\n{result.FailedCell?.Source}\n{result.Error}");
         Assert.Equal(result.CellCount, result.CellsRun);
         Assert.Contains("✓", result.ExecutedText); // check cells printed their passes
@@ -61,6 +54,7 @@ public class CourseNotebookTests(ITestOutputHelper output)
         Assert.True(page.DrawnCharts == page.ChartDivs, $"every chart is drawn: {page}");
         Assert.True(page.ScriptErrors.Count == 0, $"no script errors: {page}");
         Assert.True(page.ExternalRequests.Count == 0, $"no request leaves the machine: {page}");
+        Assert.True(page.ClippedTitles.Count == 0, $"every chart's title fits its chart: {page}");
         if (hasMath) Assert.True(page.MathJaxRendered > 0, $"math is typeset: {page}");
 
         await AssertTheBookPageShowsIt(executedCopy, charts, hasMath);
@@ -87,6 +81,7 @@ public class CourseNotebookTests(ITestOutputHelper output)
         Assert.True(page.DrawnCharts == page.ChartDivs, $"every chart of the book page is drawn: {page}");
         Assert.True(page.ScriptErrors.Count == 0, $"no script errors on the book page: {page}");
         Assert.True(page.ExternalRequests.Count == 0, $"the book page makes no request off the machine: {page}");
+        Assert.True(page.ClippedTitles.Count == 0, $"every chart's title fits its chart on the book page: {page}");
         if (!hasMath) return;
         if (katex)
         {

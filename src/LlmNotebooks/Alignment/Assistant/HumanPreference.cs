@@ -49,7 +49,7 @@ public sealed record HumanPreference(double Correct = 2, double Wrong = -2, doub
         int fillers = AssistantTask.Fillers(question.Language).Sum(f => Occurrences(lower, f.ToLowerInvariant()));
         string trimmed = answer.TrimEnd();
         double ending = trimmed.EndsWith('.') || trimmed.EndsWith('!') ? 0 : Unfinished;
-        return (content, opener, PerFiller * fillers, ending);
+        return (content, opener, fillers == 0 ? 0 : PerFiller * fillers, ending);   // not −0 when there are none
     }
 
     /// <summary>Every city of the task in this question's language (and the question's own wrong cities), except its capital.</summary>

@@ -20,6 +20,15 @@ public class HumanPreferenceTests
     public void Scores_are_the_documented_sums(string answer, double expected) => Assert.Equal(expected, Judge.Score(France, answer), 12);
 
     [Fact]
+    public void An_answer_without_fillers_has_a_filler_part_of_plus_zero_not_minus_zero()
+    {
+        // −1.5 · 0 is −0 in floating point, which a table prints as "-0".
+        var parts = Judge.Parts(France, "Столица Франции — Париж.");
+        Assert.False(double.IsNegative(parts.Fillers), $"fillers part {parts.Fillers}");
+        Assert.Equal("0", parts.Fillers.ToString(System.Globalization.CultureInfo.InvariantCulture));
+    }
+
+    [Fact]
     public void Every_constructed_answer_scores_what_its_style_says()
     {
         var random = new Random(11);
