@@ -56,12 +56,13 @@ public static partial class Plot
     /// Vertical bars, one per label. With <paramref name="logY"/> the value axis is logarithmic, for values that differ by
     /// orders of magnitude (say so in <paramref name="yTitle"/>): ticks are powers of ten, the axis starts a decade
     /// below the smallest bar so that even that one has a visible height, and every bar is labelled with its value.
-    /// Values ≤ 0 have no place on a log axis and are not drawn.
+    /// Values ≤ 0 have no place on a log axis and are not drawn. <paramref name="xTitle"/> names what the labels are, where
+    /// they are numbers or otherwise not self-explanatory.
     /// </summary>
-    public static GenericChart Bars(string title, IEnumerable<string> labels, IEnumerable<double> values, string yTitle = "", bool logY = false)
+    public static GenericChart Bars(string title, IEnumerable<string> labels, IEnumerable<double> values, string yTitle = "", bool logY = false, string xTitle = "")
     {
         var v = values.ToArray();
-        var chart = Style(CsChart.Column<double, string, string>(values: v, Keys: labels.ToArray()), title, "", yTitle);
+        var chart = Style(CsChart.Column<double, string, string>(values: v, Keys: labels.ToArray()), title, xTitle, yTitle);
         if (!logY) return chart;
         chart = Plotly.NET.CSharp.GenericChartExtensions.WithYAxisStyle<double, double, string>(chart, AxisType: StyleParam.AxisType.Log);
         foreach (var trace in GenericChart.getTraces(chart))
@@ -91,28 +92,31 @@ public static partial class Plot
 
     /// <summary>
     /// Training (and optionally validation) loss against step, with an optional horizontal floor such as the
-    /// entropy of the data, below which no model can go.
+    /// entropy of the data, below which no model can go. <paramref name="yTitle"/> names the loss and its unit, say
+    /// "cross-entropy (nats per token)".
     /// </summary>
-    public static GenericChart LossCurves(IReadOnlyList<(int Step, double Loss)> train, IReadOnlyList<(int Step, double Loss)>? validation = null, double? floor = null, string title = "Loss")
+    public static GenericChart LossCurves(IReadOnlyList<(int Step, double Loss)> train, IReadOnlyList<(int Step, double Loss)>? validation = null, double? floor = null, string title = "Loss",
+                                          string yTitle = "loss")
     {
         var charts = new List<GenericChart> { CsChart.Line<int, double, string>(x: train.Select(p => p.Step), y: train.Select(p => p.Loss), Name: "train") };
         if (validation is { Count: > 0 })
             charts.Add(CsChart.Line<int, double, string>(x: validation.Select(p => p.Step), y: validation.Select(p => p.Loss), Name: "validation", ShowMarkers: true));
         if (floor is double f && train.Count > 0)
             charts.Add(CsChart.Line<int, double, string>(x: [train[0].Step, train[^1].Step], y: [f, f], Name: $"floor {f:G4}"));
-        return Style(CsChart.Combine(charts), title, "step", "loss");
+        return Style(CsChart.Combine(charts), title, "step", yTitle);
     }
 
     /// <summary>
     /// The loss curves of a <see cref="LlmNotebooks.Training.Trainer"/> run: the training loss (a moving average over
     /// <paramref name="smooth"/> steps, since single batches are noisy), the validation loss, and an optional floor.
     /// </summary>
-    public static GenericChart LossCurves(LlmNotebooks.Training.TrainingHistory history, double? floor = null, string title = "Loss", int smooth = 20)
+    public static GenericChart LossCurves(LlmNotebooks.Training.TrainingHistory history, double? floor = null, string title = "Loss", int smooth = 20,
+                                          string yTitle = "loss")
     {
         var losses = history.Train.Select(s => s.Loss).ToArray();
         var train = history.Train.Select((s, i) => (s.Step + 1, losses[Math.Max(0, i - smooth + 1)..(i + 1)].Average())).ToList();
         var validation = history.Validation.Select(v => (v.Step, v.Loss)).ToList();
-        return LossCurves(train, validation, floor, title);
+        return LossCurves(train, validation, floor, title, yTitle);
     }
 
     /// <summary>
