@@ -22,7 +22,7 @@ public sealed record PageReport(
         $"unrendered math {UnrenderedMathSpans}, {ScriptErrors.Count} script errors{(ScriptErrors.Count > 0 ? ": " + string.Join(" | ", ScriptErrors.Take(5)) : "")}, " +
         $"{ExternalRequests.Count} external requests{(ExternalRequests.Count > 0 ? ": " + string.Join(", ", ExternalRequests.Take(5)) : "")}" +
         (ChartMessages.Length > 0 ? $", chart messages: {ChartMessages}" : "") +
-        (ClippedTitles.Count > 0 ? $", {ClippedTitles.Count} chart titles wider than their chart: {string.Join(" | ", ClippedTitles.Take(5))}" : "");
+        (ClippedTitles.Count > 0 ? $", {ClippedTitles.Count} chart or axis titles cut at their chart's edge: {string.Join(" | ", ClippedTitles.Take(5))}" : "");
 }
 
 /// <summary>
@@ -108,12 +108,15 @@ public static class HeadlessBrowser
                 " Array.from(document.querySelectorAll('span.math, div.math')).filter(e => !e.querySelector('.katex')).length]; })()");
             string messages = await page.EvaluateExpressionAsync<string>(
                 "Array.from(document.querySelectorAll('div.llmnb-chart p')).map(p => p.textContent).slice(0, 2).join(' | ')");
-            // A chart's title is one line of SVG text: where it is wider than the chart, the browser cuts it at the chart's edge.
+            // A chart's title and axis titles are single lines of SVG text: where one is longer than the chart is wide (or,
+            // for the rotated y-axis title, tall), the browser cuts it at the chart's edge.
             var clipped = await page.EvaluateExpressionAsync<string[]>(
-                "Array.from(document.querySelectorAll('div.llmnb-chart')).flatMap(d => { const svg = d.querySelector('svg.main-svg');" +
-                " const t = d.querySelector('text.gtitle'); if (!svg || !t || !t.textContent) return [];" +
-                " const c = svg.getBoundingClientRect(), r = t.getBoundingClientRect();" +
-                " return r.left < c.left - 1 || r.right > c.right + 1 ? [t.textContent + ' (' + Math.round(r.width) + ' px in ' + Math.round(c.width) + ')'] : []; })");
+                "Array.from(document.querySelectorAll('div.llmnb-chart')).flatMap(d => { const svg = d.querySelector('svg.main-svg'); if (!svg) return [];" +
+                " const c = svg.getBoundingClientRect();" +
+                " return Array.from(d.querySelectorAll('text.gtitle, text.xtitle, text.ytitle')).filter(t => t.textContent).flatMap(t => {" +
+                " const r = t.getBoundingClientRect();" +
+                " return r.left < c.left - 1 || r.right > c.right + 1 || r.top < c.top - 1 || r.bottom > c.bottom + 1" +
+                " ? [t.textContent + ' (' + Math.round(r.width) + '×' + Math.round(r.height) + ' px in ' + Math.round(c.width) + '×' + Math.round(c.height) + ')'] : []; }); })");
             return new PageReport(htmlPath, counts[0], counts[1], counts[0] - counts[1], counts[2], counts[3], counts[4], counts[5], errors, external, messages, clipped);
         }
         finally
