@@ -6,7 +6,7 @@ namespace LlmNotebooks.Charts;
 
 public static partial class Plot
 {
-    /// <summary>Line colours for the runs of <see cref="RunCurves"/>: plotly's ten default colours, in its order.</summary>
+    /// <summary>Line colours for the runs of RunCurves: plotly's ten default colours, in its order.</summary>
     static readonly string[] RunColors = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf"];
 
     /// <summary>
@@ -16,7 +16,15 @@ public static partial class Plot
     /// Example: Plot.RunCurves("Fine-tuning runs", "loss (nats per token)", 20, ("full", full.History), ("LoRA", lora.History)).
     /// </summary>
     /// <exception cref="ArgumentException">No runs, or a smoothing window below 1.</exception>
-    public static GenericChart RunCurves(string title, string yTitle, int smooth, params (string Name, TrainingHistory History)[] runs)
+    public static GenericChart RunCurves(string title, string yTitle, int smooth, params (string Name, TrainingHistory History)[] runs) =>
+        RunCurves(title, yTitle, smooth, null, runs);
+
+    /// <summary>
+    /// <see cref="RunCurves(string, string, int, ValueTuple{string, TrainingHistory}[])"/> with the value axis shown from 0 to
+    /// <paramref name="yMax"/> (when not null): the first steps of a fine-tuning run can start far above where the runs
+    /// differ, and would flatten the part worth seeing.
+    /// </summary>
+    public static GenericChart RunCurves(string title, string yTitle, int smooth, double? yMax, params (string Name, TrainingHistory History)[] runs)
     {
         if (runs.Length == 0) throw new ArgumentException("Plot.RunCurves needs at least one run to draw.", nameof(runs));
         if (smooth < 1) throw new ArgumentException($"The smoothing window is a number of steps, at least 1; got {smooth}.", nameof(smooth));
@@ -35,7 +43,10 @@ public static partial class Plot
             traces.Add(train);
             traces.Add(validation);
         }
-        return Style(CsChart.Combine(traces), title, "step", yTitle);
+        var chart = Style(CsChart.Combine(traces), title, "step", yTitle);
+        if (yMax is double top && GenericChart.getLayout(chart).TryGetPropertyValue("yaxis") is { } axis && axis.Value is DynamicObj.DynamicObj yAxis)
+            yAxis.SetProperty("range", new[] { 0.0, top });
+        return chart;
     }
 
     static void SetLine(GenericChart chart, string color, string dash, string group)

@@ -43,6 +43,8 @@ public class PlotTests
         Assert.Equal(traces[0]["line"]!["color"]!.ToString(), traces[1]["line"]!["color"]!.ToString());
         Assert.NotEqual(traces[0]["line"]!["color"]!.ToString(), traces[2]["line"]!["color"]!.ToString());
         Assert.Equal("A", traces[1]["legendgroup"]!.ToString());
+        var clipped = JObject.Parse(Json(Plot.RunCurves("t", "y", 2, 3.0, ("A", a))));
+        Assert.Equal([0.0, 3.0], clipped["layout"]!["yaxis"]!["range"]!.Select(v => (double)v));
         Assert.Throws<ArgumentException>(() => Plot.RunCurves("t", "y", 1));
         Assert.Throws<ArgumentException>(() => Plot.RunCurves("t", "y", 0, ("A", a)));
     }
