@@ -26,6 +26,30 @@ public class PlotTests
     }
 
     [Fact]
+    public void RunCurves_draw_a_solid_training_and_a_dashed_validation_line_per_run_in_one_colour()
+    {
+        var a = new LlmNotebooks.Training.TrainingHistory();
+        for (int s = 0; s < 4; s++) a.Train.Add(new LlmNotebooks.Training.TrainStep(s, 4.0 - s, 1e-3, 1));
+        a.Validation.Add(new LlmNotebooks.Training.ValidationPoint(2, 2.5));
+        a.Validation.Add(new LlmNotebooks.Training.ValidationPoint(4, 1.5));
+        var b = new LlmNotebooks.Training.TrainingHistory();
+        b.Train.Add(new LlmNotebooks.Training.TrainStep(0, 3.0, 1e-3, 1));
+        var traces = JObject.Parse(Json(Plot.RunCurves("t", "loss (nats per token)", 2, ("A", a), ("B", b))))["data"]!.ToList();
+        Assert.Equal(["A: training", "A: validation", "B: training", "B: validation"], traces.Select(t => t["name"]!.ToString()));
+        Assert.Equal([1.0, 2.0, 3.0, 4.0], traces[0]["x"]!.Select(v => (double)v));
+        Assert.Equal([4.0, 3.5, 2.5, 1.5], traces[0]["y"]!.Select(v => (double)v));      // a moving average over 2 steps
+        Assert.Equal([2.5, 1.5], traces[1]["y"]!.Select(v => (double)v));
+        Assert.Equal(["solid", "dash", "solid", "dash"], traces.Select(t => t["line"]!["dash"]!.ToString()));
+        Assert.Equal(traces[0]["line"]!["color"]!.ToString(), traces[1]["line"]!["color"]!.ToString());
+        Assert.NotEqual(traces[0]["line"]!["color"]!.ToString(), traces[2]["line"]!["color"]!.ToString());
+        Assert.Equal("A", traces[1]["legendgroup"]!.ToString());
+        var clipped = JObject.Parse(Json(Plot.RunCurves("t", "y", 2, 3.0, ("A", a))));
+        Assert.Equal([0.0, 3.0], clipped["layout"]!["yaxis"]!["range"]!.Select(v => (double)v));
+        Assert.Throws<ArgumentException>(() => Plot.RunCurves("t", "y", 1));
+        Assert.Throws<ArgumentException>(() => Plot.RunCurves("t", "y", 0, ("A", a)));
+    }
+
+    [Fact]
     public void Groups_draw_one_labelled_trace_per_group_in_first_seen_order()
     {
         var chart = Plot.Groups("t", "x", "y", [("unit", 1, 2, "seven"), ("tens", 3, 4, "seventy"), ("unit", 5, 6, "two")]);
