@@ -6,8 +6,12 @@ namespace LlmNotebooks.Charts;
 
 public static partial class Plot
 {
-    /// <summary>Line colours for the runs of RunCurves: plotly's ten default colours, in its order.</summary>
-    static readonly string[] RunColors = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf"];
+    /// <summary>
+    /// One colour per run for the charts that pair two lines of a run (<see cref="RunCurves(string, string, int, ValueTuple{string, TrainingHistory}[])"/>,
+    /// <see cref="PairedLines"/>): the colours of Plotly.NET's default template, in its order, so that a run keeps the
+    /// colour it has in the course's other charts.
+    /// </summary>
+    static readonly string[] RunColours = ["#636efa", "#EF553B", "#00cc96", "#ab63fa", "#FFA15A", "#19d3f3", "#FF6692", "#B6E880", "#FF97FF", "#FECB52"];
 
     /// <summary>
     /// The loss curves of several <see cref="Trainer"/> runs on one chart, one colour per run: its training loss as a solid
@@ -32,7 +36,7 @@ public static partial class Plot
         for (int r = 0; r < runs.Length; r++)
         {
             var (name, history) = runs[r];
-            string color = RunColors[r % RunColors.Length];
+            string color = RunColours[r % RunColours.Length];
             var losses = history.Train.Select(s => s.Loss).ToArray();
             var smoothed = losses.Select((_, i) => losses[Math.Max(0, i - smooth + 1)..(i + 1)].Average());
             var train = CsChart.Line<int, double, string>(x: history.Train.Select(s => s.Step + 1), y: smoothed, Name: $"{name}: training");
@@ -49,6 +53,7 @@ public static partial class Plot
         return chart;
     }
 
+    /// <summary>Gives a chart's traces one colour, a line pattern and a legend group (clicking one entry of the group hides all).</summary>
     static void SetLine(GenericChart chart, string color, string dash, string group)
     {
         foreach (var trace in GenericChart.getTraces(chart))

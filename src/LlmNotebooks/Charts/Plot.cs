@@ -31,17 +31,19 @@ public static partial class Plot
     {
         if (runs.Length > RunColours.Length)
             throw new ArgumentException($"Expected at most {RunColours.Length} runs (one colour each), got {runs.Length}.", nameof(runs));
-        var charts = runs.SelectMany((r, i) => new[]
+        var traces = new List<GenericChart>();
+        for (int i = 0; i < runs.Length; i++)
         {
-            CsChart.Line<double, double, string>(x: r.X, y: r.Solid, Name: $"{r.Name}: {solidName}", LineColor: Color.fromString(RunColours[i])),
-            CsChart.Line<double, double, string>(x: r.X, y: r.Dashed, Name: $"{r.Name}: {dashedName}", LineColor: Color.fromString(RunColours[i]),
-                                                 LineDash: StyleParam.DrawingStyle.Dash),
-        });
-        return Style(CsChart.Combine(charts), title, xTitle, yTitle);
+            var (name, x, solid, dashed) = runs[i];
+            var first = CsChart.Line<double, double, string>(x: x, y: solid, Name: $"{name}: {solidName}");
+            var second = CsChart.Line<double, double, string>(x: x, y: dashed, Name: $"{name}: {dashedName}");
+            SetLine(first, RunColours[i], "solid", name);
+            SetLine(second, RunColours[i], "dash", name);
+            traces.Add(first);
+            traces.Add(second);
+        }
+        return Style(CsChart.Combine(traces), title, xTitle, yTitle);
     }
-
-    /// <summary>Plotly's default colour sequence, for charts that give each run one colour.</summary>
-    static readonly string[] RunColours = ["#636efa", "#EF553B", "#00cc96", "#ab63fa", "#FFA15A", "#19d3f3", "#FF6692", "#B6E880", "#FF97FF", "#FECB52"];
 
     /// <summary>Points (a scatter plot) with optional hover labels.</summary>
     public static GenericChart Points(string title, string xTitle, string yTitle, IEnumerable<double> x, IEnumerable<double> y, IEnumerable<string>? labels = null, string name = "")

@@ -73,7 +73,7 @@ public class PlotTests
         Assert.Equal(Colour(0), Colour(1));
         Assert.Equal(Colour(2), Colour(3));
         Assert.NotEqual(Colour(0), Colour(2));
-        Assert.True(Dash(0) is null or "solid", $"the first measure is solid: {Dash(0)}");
+        Assert.Equal("solid", Dash(0));
         Assert.Equal("dash", Dash(1));
         Assert.Equal([2.5], traces[1]["y"]!.Skip(2).Select(v => (double)v));
     }
