@@ -27,7 +27,7 @@ namespace LlmNotebooks.Serialization;
 ///     Console.WriteLine(tokenizer.Decode(completion.Content));
 /// }
 /// </code>
-/// LLAMA_CELL.md at the checkout's root holds the notebook cell built on it.
+/// Chapter 7 (section 7.9) holds the notebook cell built on it.
 /// </summary>
 public static class LlamaWeights
 {
