@@ -81,12 +81,22 @@ public static class CourseModel
     /// <summary>The tokenizer and token streams of the recipe, and the entropy floor of the validation text (nats per token).</summary>
     public sealed record PreparedData(BpeTokenizer Tokenizer, TokenBatches Train, TokenBatches Validation, double Floor, int TrainDocuments, int ValidationDocuments);
 
-    /// <summary>Runs the data part of the recipe: load, clean, split, train the tokenizer, encode (a few seconds).</summary>
-    public static PreparedData PrepareData()
+    /// <summary>
+    /// The recipe's documents: TinyWorld cleaned as chapter 4 cleans it (<see cref="CorpusCleaner"/>), then split by
+    /// <see cref="Split"/>. The validation documents are the ones the course model never trained on (chapter 5 measures
+    /// forgetting on them).
+    /// </summary>
+    public static (List<CorpusDocument> Train, List<CorpusDocument> Validation) Documents()
     {
         var raw = TinyWorld.LoadDataset();
         var kept = new CorpusCleaner().Clean(raw.Select(d => d.Text).ToList()).Kept.Select(i => raw[i]).ToList();
-        var (train, validation) = Split(kept);
+        return Split(kept);
+    }
+
+    /// <summary>Runs the data part of the recipe: load, clean, split (<see cref="Documents"/>), train the tokenizer, encode (a few seconds).</summary>
+    public static PreparedData PrepareData()
+    {
+        var (train, validation) = Documents();
         string trainText = Join(train), validationText = Join(validation);
         var tokenizer = BpeTokenizer.Train(FirstMegabyte(trainText), VocabSize, [EndOfText]);
         var validationTokens = tokenizer.Encode(validationText);

@@ -1,4 +1,5 @@
 using LlmNotebooks.Data;
+using LlmNotebooks.Data.Cleaning;
 using LlmNotebooks.Tokenization;
 using LlmNotebooks.Training;
 using LlmNotebooks.Recipe;
@@ -20,6 +21,17 @@ public class CourseModelTests : IDisposable
         Assert.Equal(95, train.Count);
         Assert.Equal(new[] { 19, 39, 59, 79, 99 }, validation.Select(d => d.Id));
         Assert.Equal("doc 0<|endoftext|>doc 1<|endoftext|>", CourseModel.Join(docs.Take(2)));
+    }
+
+    [Fact]
+    public void The_recipes_documents_are_the_cleaned_corpus_split_one_in_twenty_with_no_overlap()
+    {
+        var (train, validation) = CourseModel.Documents();
+        var raw = TinyWorld.LoadDataset();
+        Assert.Equal(new CorpusCleaner().Clean(raw.Select(d => d.Text).ToList()).Kept.Count, train.Count + validation.Count);
+        Assert.Empty(train.Select(d => d.Id).Intersect(validation.Select(d => d.Id)));
+        Assert.InRange(validation.Count, (train.Count + validation.Count) / 20, (train.Count + validation.Count) / 20 + 1);
+        Assert.Equal(validation.Count, CourseModel.PrepareData().ValidationDocuments);
     }
 
     [Fact]
