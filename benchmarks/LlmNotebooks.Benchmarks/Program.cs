@@ -7,13 +7,15 @@ using LlmNotebooks.Benchmarks;
 using LlmNotebooks.Platform;
 using LlmNotebooks.Transformer;
 
-// dotnet run --project benchmarks/LlmNotebooks.Benchmarks [-- gpt|bpe|nf4|finetune-memory|kvcache|modern]
+// dotnet run --project benchmarks/LlmNotebooks.Benchmarks [-- gpt|bpe|nf4|finetune-memory|finetune-seeds|pretraining-seeds|kvcache|modern]
 // Runs in-process (no second build of TorchSharp's native libraries), then writes the reports in benchmarks/results/:
 // gpt-train-step.md (a GPT training step against the matmul peak), bpe-training.md (BPE training vs the baselines) and
 // nf4.md (4-bit quantization: errors of NF4, INT4 and FP4, bits per parameter, stored sizes) and the measured peak
 // memory of chapter 5's fine-tuning schemes, one process each, into fine-tuning-schemes.md; kvcache (not part of "all": it
 // takes minutes) writes kv-cache.md, tokens per second of generation with and without the key/value cache; modern (not in
-// "all" either: about 12 minutes on a quiet machine) writes modern-block.md, chapter 7's GPT-2 block vs modern block ladder over three seeds.
+// "all" either: about 12 minutes on a quiet machine) writes modern-block.md, chapter 7's GPT-2 block vs modern block ladder over three seeds;
+// finetune-seeds (not in "all": about 5 minutes) re-measures the seed spread behind chapter 5's checks in fine-tuning-schemes.md;
+// pretraining-seeds (not in "all": about 10 minutes) writes pretraining-seeds.md, the seed spread behind chapter 4's checks.
 AssemblyUnifier.Install();
 TorchNativeLoader.EnsureLoadable();
 string which = args.FirstOrDefault() ?? "all";
@@ -27,6 +29,32 @@ if (which is "nf4" or "all") RunNf4();
 if (which is "finetune-memory" or "all") RunFineTuningMemory();
 if (which == "kvcache") RunKvCache();
 if (which == "modern") RunModernBlock();
+if (which == "finetune-seeds") RunFineTuningSeeds();
+if (which == "pretraining-seeds") RunPretrainingSeeds();
+
+void RunPretrainingSeeds()
+{
+    string report = PretrainingSeeds.Report(GitCommit(), Console.WriteLine);
+    AtomicFile.WriteText(Path.Combine(resultsDir, "pretraining-seeds.md"), report);
+    Console.WriteLine(report);
+}
+
+// Replaces one "## " section of a report (from its heading to the next "## " heading or the end), or appends it.
+void ReplaceSection(string path, string heading, string section)
+{
+    string report = File.ReadAllText(path);
+    int at = report.IndexOf("\n" + heading, StringComparison.Ordinal);
+    int next = at < 0 ? -1 : report.IndexOf("\n## ", at + 1, StringComparison.Ordinal);
+    string before = (at < 0 ? report : report[..at]).TrimEnd() + "\n", after = next < 0 ? "" : "\n" + report[(next + 1)..];
+    AtomicFile.WriteText(path, before + section.TrimEnd() + "\n" + after);
+}
+
+void RunFineTuningSeeds()
+{
+    string path = Path.Combine(resultsDir, "fine-tuning-schemes.md");
+    ReplaceSection(path, "## Seed spread behind chapter 5's checks", FineTuningSeeds.Report(GitCommit(), Console.WriteLine));
+    Console.WriteLine(File.ReadAllText(path));
+}
 
 void RunModernBlock()
 {
@@ -52,9 +80,7 @@ void RunKvCache()
 void RunFineTuningMemory()
 {
     string path = Path.Combine(resultsDir, "fine-tuning-schemes.md");
-    string report = File.ReadAllText(path);
-    int at = report.IndexOf("\n## Measured peak memory", StringComparison.Ordinal);
-    AtomicFile.WriteText(path, (at < 0 ? report : report[..at]).TrimEnd() + "\n" + FineTuningMemory.Report(GitCommit()));
+    ReplaceSection(path, "## Measured peak memory", FineTuningMemory.Report(GitCommit()));
     Console.WriteLine(File.ReadAllText(path));
 }
 

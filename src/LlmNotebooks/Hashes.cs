@@ -59,8 +59,25 @@ static class Hashes
         }
     }
 
-    /// <summary>The stream of an RL trainer's rollouts: step s of a run seeded with S samples with StreamSeed(S, RolloutStream, s).</summary>
+    // The library's streams, one number each. A stream is named by what draws from it; its index says which one.
+
+    /// <summary>An RL trainer's rollouts: step s of a run seeded with S samples with StreamSeed(S, RolloutStream, s).</summary>
     public const long RolloutStream = 1;
+
+    /// <summary>A language-modelling step's batch: the windows of step s are drawn with StreamSeed(S, BatchStream, s).</summary>
+    public const long BatchStream = 2;
+
+    /// <summary>A task's epoch order: epoch e of the training examples is shuffled with StreamSeed(S, EpochStream, e).</summary>
+    public const long EpochStream = 3;
+
+    /// <summary>What a training step draws (dropout masks): step s of the <c>Trainer</c> is seeded with StreamSeed(S, StepStream, s).</summary>
+    public const long StepStream = 4;
+
+    /// <summary>A LoRA adapter's initial A: the i-th adapted layer of a config seeded with S starts from StreamSeed(S, AdapterStream, i).</summary>
+    public const long AdapterStream = 5;
+
+    /// <summary>A LoRA layer's dropout masks in one step: StreamSeed(layer seed, DropoutStream, step seed).</summary>
+    public const long DropoutStream = 6;
 
     /// <summary>SHA-256 of <paramref name="bytes"/> as 64 lower-case hex digits.</summary>
     public static string Sha256Hex(ReadOnlySpan<byte> bytes) => Convert.ToHexStringLower(SHA256.HashData(bytes));

@@ -32,7 +32,7 @@ public static class CourseModel
     /// <summary>The course seed (<see cref="Defaults.Seed"/>), from which the model is initialised and trained.</summary>
     public const int Seed = (int)Defaults.Seed;
     /// <summary>Bump when the recipe changes; saved models from another version are retrained.</summary>
-    public const int RecipeVersion = 1;
+    public const int RecipeVersion = 2;
     /// <summary>The tokenizer trains on this many UTF-8 bytes from the start of the training text.</summary>
     public const int TokenizerTrainingBytes = 1 << 20;
 

@@ -1,7 +1,7 @@
 namespace LlmNotebooks.Training;
 
 /// <summary>
-/// The order in which a task reads its N training examples: each epoch is a shuffle seeded by (seed, epoch), and
+/// The order in which a task reads its N training examples: each epoch is a shuffle seeded by (seed, epoch) through <see cref="Hashes.StreamSeed"/>, and
 /// example k of the run (counting every example of every step) is example k mod N of epoch k / N. The k-th example
 /// depends only on (seed, k), which is what <see cref="ITrainingTask"/> asks for: micro-batches of one step together
 /// are one large batch, and a resumed run reads what the uninterrupted one read. The shuffle is
@@ -29,7 +29,7 @@ internal sealed class EpochOrder
         {
             if (_orders.TryGetValue((seed, epoch), out var order)) return order;
             order = Enumerable.Range(0, _count).ToArray();
-            new Random(unchecked((int)(seed * 1_000_003 + epoch * 7_919))).Shuffle(order);
+            new Random(unchecked((int)Hashes.StreamSeed(seed, Hashes.EpochStream, epoch))).Shuffle(order);
             return _orders[(seed, epoch)] = order;
         }
     }

@@ -81,13 +81,13 @@ public sealed class TokenBatches
 
     /// <summary>
     /// The batch for training step <paramref name="step"/>: <paramref name="batchSize"/> windows at random starts drawn
-    /// from a generator seeded by (<paramref name="seed"/>, step). The same step always gets the same batch, which is
+    /// from a generator seeded by (<paramref name="seed"/>, step) through <see cref="Hashes.StreamSeed"/>. The same step always gets the same batch, which is
     /// what makes a resumed run identical to an uninterrupted one. Shapes: (B, T) and (B, T), int64.
     /// </summary>
     public (Tensor Input, Tensor Target) Random(int batchSize, long seed, long step)
     {
         if (batchSize <= 0) throw new ArgumentOutOfRangeException(nameof(batchSize), $"Expected a positive batch size, got {batchSize}.");
-        using var generator = new Generator(unchecked((ulong)(seed * 1_000_003 + step)));
+        using var generator = new Generator(unchecked((ulong)Hashes.StreamSeed(seed, Hashes.BatchStream, step)));
         using var starts = randint(0, WindowCount, [batchSize], dtype: int64, generator: generator);
         return Gather(starts.data<long>().ToArray());
     }

@@ -116,12 +116,17 @@ public sealed partial class Trainer : IDisposable
     /// Trains until all steps are done, or until <paramref name="stopAfter"/> completed steps (to simulate an
     /// interruption, or to train in parts). Returns the history so far. The steps run in train mode; the model's mode is
     /// put back as it was afterwards.
+    /// <para>
+    /// Each call shows its own progress (<see cref="StartProgress"/>). To show one bar over a run trained in parts, pass
+    /// it as <paramref name="progress"/>: the steps are reported there, and the caller owns it (it is not disposed here).
+    /// </para>
     /// </summary>
-    public TrainingHistory Run(int? stopAfter = null)
+    public TrainingHistory Run(int? stopAfter = null, LoopProgress? progress = null)
     {
         int end = Math.Min(Options.Steps, stopAfter ?? Options.Steps);
         if (CompletedSteps >= end) return History;
-        using var progress = StartProgress(Options.Title, Options.Steps, CompletedSteps);
+        using var own = progress is null ? StartProgress(Options.Title, Options.Steps, CompletedSteps) : null;
+        progress ??= own!;
         using var training = Model.TrainScope();            // train mode for the run; the caller's mode afterwards
         if (_firstStep < 0) _firstStep = CompletedSteps;
         for (int step = CompletedSteps; step < end; step++)
@@ -160,7 +165,7 @@ public sealed partial class Trainer : IDisposable
         // of its own) is seeded per step, so a resumed run draws the same numbers, and the generator is put back after
         // the step, so the caller's random numbers do not depend on this call. Every step is seeded, whatever the
         // model: a step that draws nothing (no dropout) is not changed by it.
-        long stepSeed = Options.Seed * 7_919 + step;
+        long stepSeed = Hashes.StreamSeed(Options.Seed, Hashes.StepStream, step);
         using var draws = TorchRandom.Seeded(stepSeed);
         foreach (var seeded in _stepSeeded) seeded.SeedStep(stepSeed);     // modules with generators of their own (LoRA dropout)
         double lr = Options.Schedule.At(step);

@@ -144,12 +144,13 @@ public class TrainerContractTests : IDisposable
     }
 
     [Fact]
-    public void Every_step_hands_its_modules_the_seed_times_7919_plus_the_step()
+    public void Every_step_hands_its_modules_the_step_stream_s_seed()
     {
         using var toy = new Toy();
         using var trainer = new Trainer(toy, new ToyTask(), Three with { Seed = 5 });
         trainer.Run();
-        Assert.Equal([5L * 7919, 5L * 7919 + 1, 5L * 7919 + 2], toy.Seeds);
+        Assert.Equal([Hashes.StreamSeed(5, Hashes.StepStream, 0), Hashes.StreamSeed(5, Hashes.StepStream, 1), Hashes.StreamSeed(5, Hashes.StepStream, 2)], toy.Seeds);
+        Assert.Equal(3, toy.Seeds.Distinct().Count());
     }
 
     [Fact]

@@ -145,6 +145,28 @@ public class TrainerTests : IDisposable
         Assert.True(trainer.Finished);
     }
 
+    sealed class RecordingProgress(int steps) : LoopProgress("parts", steps)
+    {
+        public List<int> Shown { get; } = [];
+        protected override void Show() => Shown.Add(Step);
+    }
+
+    [Fact]
+    public void A_run_trained_in_parts_reports_into_one_progress_the_caller_owns()
+    {
+        using var model = Model();
+        using var trainer = new Trainer(model, Train, null, Options(10));
+        using var bar = new RecordingProgress(10);
+        trainer.Run(stopAfter: 4, progress: bar);
+        Assert.Equal(1, bar.Shown[0]);                         // the first report shows; the rest come every few seconds
+        bar.Report(4, note: "measured between the parts");     // the caller reports into the same bar between parts
+        trainer.Run(progress: bar);
+        Assert.Equal(10, bar.Shown[^1]);                       // the last step shows: one bar went from step 1 to 10
+        Assert.Equal(bar.Shown.Order(), bar.Shown);
+        Assert.Equal(10, trainer.History.Train.Count);
+        Assert.Contains("10/10", bar.Line());                   // not disposed (a disposed unfinished bar says "stopped at")
+    }
+
     [Fact]
     public void Matrices_are_decayed_and_biases_and_layernorms_are_not()
     {

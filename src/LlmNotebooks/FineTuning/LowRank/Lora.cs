@@ -51,7 +51,7 @@ public static class Lora
             {
                 var (name, layer) = targets[i];
                 var slices = Slices(name, layer, config.FusedQkvSlices);
-                made.Add((name, new LoraLinear(layer, config.Rank, config.Alpha, config.Dropout, slices, unchecked((ulong)config.Seed + (ulong)i * 0x1000193UL), name: "lora")));
+                made.Add((name, new LoraLinear(layer, config.Rank, config.Alpha, config.Dropout, slices, unchecked((ulong)Hashes.StreamSeed(config.Seed, Hashes.AdapterStream, i)), name: "lora")));
             }
         }
         catch (ArgumentException e)

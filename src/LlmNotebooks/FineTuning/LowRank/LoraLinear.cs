@@ -117,7 +117,7 @@ public sealed class LoraLinear : Module<Tensor, Tensor>, IStepSeeded
             register_parameter(_bNames[i], new Parameter(b, requires_grad: true));
         }
         _seed = seed;
-        if (dropout > 0) _dropoutGenerator = new Generator(seed ^ Hashes.SplitMix64Increment);
+        if (dropout > 0) _dropoutGenerator = new Generator(unchecked((ulong)Hashes.StreamSeed((long)seed, Hashes.DropoutStream, 0)));
     }
 
     static (long In, long Out) Sizes(Module<Tensor, Tensor> layer, long? inFeatures, long? outFeatures)
@@ -196,7 +196,7 @@ public sealed class LoraLinear : Module<Tensor, Tensor>, IStepSeeded
     /// <see cref="Trainer"/> calls it before every step, so a resumed run draws the same masks as an uninterrupted one.
     /// </summary>
     public void SeedStep(long stepSeed) =>
-        _dropoutGenerator?.manual_seed(unchecked((long)(_seed ^ Hashes.SplitMix64Increment) * 31 + stepSeed));
+        _dropoutGenerator?.manual_seed(Hashes.StreamSeed(unchecked((long)_seed), Hashes.DropoutStream, stepSeed));
 
     Tensor DropoutOf(Tensor x)
     {

@@ -112,7 +112,7 @@ public class LoraApplyTests
     }
 
     [Fact]
-    public void Each_layer_gets_the_seed_plus_i_times_0x1000193_and_starts_in_its_model_s_mode()
+    public void Layer_i_gets_the_adapter_stream_s_seed_i_and_starts_in_its_model_s_mode()
     {
         using var scope = NewDisposeScope();
         using var model = Model();
@@ -122,7 +122,7 @@ public class LoraApplyTests
         Assert.All(adapters.Layers, l => Assert.Equal("lora", l.Layer.GetName()));
         for (int i = 0; i < 2; i++)
         {
-            using var reference = new LoraLinear(nn.Linear(16, 48), rank: 2, alpha: 16, seed: 7 + (ulong)i * 0x1000193UL);
+            using var reference = new LoraLinear(nn.Linear(16, 48), rank: 2, alpha: 16, seed: unchecked((ulong)Hashes.StreamSeed(7, Hashes.AdapterStream, i)));
             Assert.True(reference.Adapters[0].A.eq(adapters.Layers[i].Layer.Adapters[0].A).all().item<bool>(), $"layer {i}");
         }
         using var training = Model();

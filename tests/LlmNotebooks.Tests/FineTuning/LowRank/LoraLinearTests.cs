@@ -98,7 +98,7 @@ public class LoraLinearTests
         lora.train();
         lora.SeedStep(5);
         var g = new Generator(0);
-        g.manual_seed(unchecked((long)(seed ^ 0x9E3779B97F4A7C15UL) * 31 + 5));   // the documented per-step seed
+        g.manual_seed(Hashes.StreamSeed((long)seed, Hashes.DropoutStream, 5));   // the documented per-step seed
         var keep = rand(x.shape, generator: g).ge(p).to_type(ScalarType.Float32);
         var expected = Adapted(x * keep / (1 - p));
         var y = lora.forward(x);
