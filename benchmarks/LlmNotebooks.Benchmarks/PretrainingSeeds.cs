@@ -21,7 +21,8 @@ static class PretrainingSeeds
     static readonly long[] Seeds = [Defaults.Seed, 1, 2];
     static string F(double v, string f) => v.ToString(f, CultureInfo.InvariantCulture);
 
-    /// <summary>P(word | context) as chapter 4 computes it: the product of its tokens' probabilities, each given the ones before.</summary>
+    /// <summary>P(word | context) as chapter 4's cell computes it (kept in step with it by hand): the product of its tokens'
+    /// probabilities, each given the ones before (Sampler.NextTokenProbabilities runs in eval mode).</summary>
     static double NextWordProbability(Gpt model, BpeTokenizer tokenizer, string context, string word)
     {
         var tokens = tokenizer.Encode(context).ToList();
@@ -56,12 +57,8 @@ static class PretrainingSeeds
             TrainingHistory history;
             using (var trainer = new Trainer(model, data.Train, data.Validation, CourseModel.Options with { Seed = seed, Title = $"course model, seed {seed}" }))
                 history = trainer.Run();
-            double[] pEn, pRu;
-            using (model.EvalScope())
-            {
-                pEn = truthEn.Select(w => contextsEn.Average(c => NextWordProbability(model, data.Tokenizer, c, " " + w.Word))).ToArray();
-                pRu = wordsRu.Select(w => contextsRu.Average(c => NextWordProbability(model, data.Tokenizer, c, " " + w))).ToArray();
-            }
+            double[] pEn = truthEn.Select(w => contextsEn.Average(c => NextWordProbability(model, data.Tokenizer, c, " " + w.Word))).ToArray();
+            double[] pRu = wordsRu.Select(w => contextsRu.Average(c => NextWordProbability(model, data.Tokenizer, c, " " + w))).ToArray();
             model.Dispose();
             var sweep = ScalingSweep.Run(sweepConfigs, data.Train, data.Validation,
                 CourseModel.Options with { Steps = 300, WarmupSteps = 30, EvalEvery = 50, EvalBatches = 4, CheckpointPath = null, Seed = seed });

@@ -19,7 +19,7 @@ public static partial class Plot
     /// as a dashed line with markers. The two traces of a run share a legend group, so clicking either hides both.
     /// Example: Plot.RunCurves("Fine-tuning runs", "loss (nats per token)", 20, ("full", full.History), ("LoRA", lora.History)).
     /// </summary>
-    /// <exception cref="ArgumentException">No runs, or a smoothing window below 1.</exception>
+    /// <exception cref="ArgumentException">No runs, a smoothing window below 1, or a <c>yMax</c> that is not finite and above 0.</exception>
     public static GenericChart RunCurves(string title, string yTitle, int smooth, params (string Name, TrainingHistory History)[] runs) =>
         RunCurves(title, yTitle, smooth, null, runs);
 
@@ -32,6 +32,8 @@ public static partial class Plot
     {
         if (runs.Length == 0) throw new ArgumentException("Plot.RunCurves needs at least one run to draw.", nameof(runs));
         if (smooth < 1) throw new ArgumentException($"The smoothing window is a number of steps, at least 1; got {smooth}.", nameof(smooth));
+        if (yMax is double cap && !(double.IsFinite(cap) && cap > 0))
+            throw new ArgumentException($"yMax is the top of the loss axis, a finite number above 0 (or null for the whole range); got {cap}.", nameof(yMax));
         var traces = new List<GenericChart>();
         for (int r = 0; r < runs.Length; r++)
         {

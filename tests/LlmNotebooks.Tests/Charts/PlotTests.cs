@@ -47,6 +47,8 @@ public class PlotTests
         Assert.Equal([0.0, 3.0], clipped["layout"]!["yaxis"]!["range"]!.Select(v => (double)v));
         Assert.Throws<ArgumentException>(() => Plot.RunCurves("t", "y", 1));
         Assert.Throws<ArgumentException>(() => Plot.RunCurves("t", "y", 0, ("A", a)));
+        foreach (double bad in new[] { double.NaN, double.PositiveInfinity, 0, -1 })
+            Assert.Contains("yMax", Assert.Throws<ArgumentException>(() => Plot.RunCurves("t", "y", 2, bad, ("A", a))).Message);
     }
 
     [Fact]
